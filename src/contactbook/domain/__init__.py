@@ -1,0 +1,1 @@
+"""The domain: entities, value objects and the rules of facilities. No I/O."""

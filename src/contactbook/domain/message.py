@@ -1,0 +1,78 @@
+"""Mail and SMS messages: written with the change that causes them, sent later."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+__all__ = ["Channel", "Message", "MessageCause", "MessageStatus"]
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"  # 電子郵件
+    SMS = "sms"  # 簡訊
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class MessageCause(enum.StrEnum):
+    REGISTRATION_VERIFICATION = "registration_verification"
+    REGISTRATION_ATTEMPT = "registration_attempt"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+    APPLICATION_APPROVED = "application_approved"
+    APPLICATION_PARTLY_APPROVED = "application_partly_approved"
+    APPLICATION_REJECTED = "application_rejected"
+    POST_APPROVED = "post_approved"
+    POST_REJECTED = "post_rejected"
+    POST_EXPIRED = "post_expired"
+    POST_DELIVERED = "post_delivered"
+    NEW_NOTICE = "new_notice"
+
+
+@attrs.frozen
+class Message:
+    """One mail or SMS to one family member (or an address with no account)."""
+
+    id: str
+    channel: Channel
+    destination: str
+    subject: str
+    body: str
+    cause: MessageCause
+    created_at: datetime
+    account_id: str | None = None
+    facility_code: str | None = None
+    status: MessageStatus = MessageStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str = ""
+    version: int = 1
+
+    def sent(self, at: datetime) -> Message:
+        return attrs.evolve(
+            self,
+            status=MessageStatus.SENT,
+            sent_at=at,
+            attempts=self.attempts + 1,
+            last_error="",
+            version=self.version + 1,
+        )
+
+    def attempt_failed(self, error: str, *, retry_at: datetime | None) -> Message:
+        """Record a failed attempt: retry later, or fail for good when ``retry_at`` is None."""
+        return attrs.evolve(
+            self,
+            status=MessageStatus.PENDING if retry_at else MessageStatus.FAILED,
+            attempts=self.attempts + 1,
+            next_attempt_at=retry_at,
+            last_error=error[:500],
+            version=self.version + 1,
+        )

@@ -1,0 +1,60 @@
+"""Words people read, from gettext catalogs (``locale/<lang>/LC_MESSAGES``).
+
+Catalogs are ``.po`` files read with Babel the first time a text is needed —
+never at import time — so embedding systems can override a catalog by passing
+their own directory to :func:`use_catalog_dir`.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LOCALES", "catalog", "translate", "use_catalog_dir"]
+
+LOCALES = ("zh_TW", "en")
+DOMAIN = "contactbook"
+_override_dirs: list[Path] = []
+
+
+def use_catalog_dir(path: str | Path) -> None:
+    """Prefer ``path/<lang>/LC_MESSAGES/contactbook.po`` entries over the shipped ones."""
+    _override_dirs.insert(0, Path(path))
+    catalog.cache_clear()
+
+
+def _read(po_path: Any) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with po_path.open("rb") as stream:
+        parsed = read_po(stream)
+    return {str(m.id): str(m.string) for m in parsed if m.id and m.string}
+
+
+@functools.lru_cache(maxsize=8)
+def catalog(locale: str) -> dict[str, str]:
+    """Every msgid → text of ``locale``, overrides applied."""
+    shipped = resources.files("contactbook") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    texts = _read(shipped) if shipped.is_file() else {}
+    for directory in reversed(_override_dirs):
+        extra = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if extra.is_file():
+            texts.update(_read(extra))
+    return texts
+
+
+def translate(msgid: str, locale: str = "zh_TW", /, **params: Any) -> str:
+    """The text of ``msgid`` in ``locale`` with ``{name}`` fields filled in.
+
+    Falls back to English, then to the msgid itself, so a missing text is
+    visible but never a crash.
+    """
+    text = catalog(locale).get(msgid) or catalog("en").get(msgid) or msgid
+    if params:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text

@@ -1,0 +1,1 @@
+"""The interfaces the core needs, as ``typing.Protocol``s; adapters never inherit them."""

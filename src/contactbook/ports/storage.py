@@ -1,0 +1,275 @@
+"""Storage: a unit of work holding one repository per aggregate.
+
+Every ``replace(old, new)`` is a compare-and-set on ``old.version``: when the
+stored row is no longer ``old`` it raises ``Conflict("stale_version")``. Every
+``add`` raises ``Conflict("duplicate")`` when a unique rule is broken. Lists take
+``after`` — the sort key of the last row already shown — and a ``limit``; they
+never skip rows with OFFSET.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from contactbook.domain.account import FamilyMember, OneTimeToken
+from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
+from contactbook.domain.audit import AuditEvent
+from contactbook.domain.facility import Facility
+from contactbook.domain.inmate import Inmate
+from contactbook.domain.message import Message
+from contactbook.domain.notice import AgencyNotice
+from contactbook.domain.post import FamilyPost, PostStatus
+from contactbook.domain.staff import StaffMember
+
+__all__ = [
+    "AccountRepository",
+    "After",
+    "ApplicationRepository",
+    "AuditRepository",
+    "FacilityRepository",
+    "GrantRepository",
+    "InmateRepository",
+    "MessageRepository",
+    "NoticeRepository",
+    "PostRepository",
+    "StaffRepository",
+    "Storage",
+    "TokenRepository",
+    "UnitOfWork",
+]
+
+After = tuple[datetime, str] | None
+"""Keyset position: (the row's sort time, its id) of the last row shown."""
+
+
+class AccountRepository(Protocol):
+    def add(self, account: FamilyMember) -> None: ...
+    def get(self, account_id: str) -> FamilyMember | None: ...
+    def by_email(self, canonical_email: str) -> FamilyMember | None: ...
+    def by_national_id(self, national_id: str) -> FamilyMember | None: ...
+    def replace(self, old: FamilyMember, new: FamilyMember) -> None: ...
+
+
+class TokenRepository(Protocol):
+    def add(self, token: OneTimeToken) -> None: ...
+    def by_hash(self, token_hash: str) -> OneTimeToken | None: ...
+    def replace(self, old: OneTimeToken, new: OneTimeToken) -> None:
+        """Compare-and-set on ``used_at`` being unchanged (tokens are single use)."""
+        ...
+
+
+class FacilityRepository(Protocol):
+    def add(self, facility: Facility) -> None: ...
+    def get(self, code: str) -> Facility | None: ...
+    def list(self) -> Sequence[Facility]: ...
+    def replace(self, old: Facility, new: Facility) -> None: ...
+
+
+class InmateRepository(Protocol):
+    def add(self, inmate: Inmate) -> None: ...
+    def get(self, inmate_id: str) -> Inmate | None: ...
+    def current_by_call_number(self, facility_code: str, call_number: str) -> Inmate | None: ...
+    def list_current(self, facility_code: str) -> Sequence[Inmate]: ...
+    def replace(self, old: Inmate, new: Inmate) -> None: ...
+
+
+class ApplicationRepository(Protocol):
+    def add(self, application: ServiceApplication) -> None: ...
+    def get(self, application_id: str) -> ServiceApplication | None: ...
+    def replace(self, old: ServiceApplication, new: ServiceApplication) -> None: ...
+    def pending_for(self, applicant_id: str, inmate_id: str) -> ServiceApplication | None: ...
+    def list_by_applicant(
+        self, applicant_id: str, *, after: After, limit: int
+    ) -> Sequence[ServiceApplication]:
+        """Newest first by ``submitted_at``."""
+        ...
+
+    def queue(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: ApplicationStatus | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[ServiceApplication]:
+        """Oldest first by ``submitted_at``; ``facility_codes`` None means all."""
+        ...
+
+
+class GrantRepository(Protocol):
+    def add(self, grant: Grant) -> None: ...
+    def get(self, grant_id: str) -> Grant | None: ...
+    def replace(self, old: Grant, new: Grant) -> None: ...
+    def active_for(self, account_id: str, inmate_id: str) -> Grant | None: ...
+    def active_for_account(self, account_id: str) -> Sequence[Grant]: ...
+    def active_for_inmate(self, inmate_id: str) -> Sequence[Grant]: ...
+
+
+class PostRepository(Protocol):
+    def add(self, post: FamilyPost) -> None: ...
+    def get(self, post_id: str) -> FamilyPost | None: ...
+    def replace(self, old: FamilyPost, new: FamilyPost) -> None: ...
+    def list_by_author(
+        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
+    ) -> Sequence[FamilyPost]:
+        """Newest first by ``submitted_at``."""
+        ...
+
+    def queue(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: PostStatus | None,
+        submitted_from: datetime | None,
+        submitted_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[FamilyPost]:
+        """Oldest first by ``submitted_at``; ``submitted_to`` is exclusive."""
+        ...
+
+    def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
+        """The newest PENDING or APPROVED post of this author to this inmate."""
+        ...
+
+    def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
+        """PENDING posts whose review deadline is at or before ``now``."""
+        ...
+
+    def pending_for_inmate(self, inmate_id: str) -> Sequence[FamilyPost]: ...
+
+    def approved_undelivered(
+        self, facility_codes: frozenset[str] | None, *, after: After, limit: int
+    ) -> Sequence[FamilyPost]:
+        """APPROVED, not yet delivered, oldest decision first (sorted by ``decided_at``)."""
+        ...
+
+
+class NoticeRepository(Protocol):
+    def add(self, notice: AgencyNotice) -> None: ...
+    def get(self, notice_id: str) -> AgencyNotice | None: ...
+    def replace(self, old: AgencyNotice, new: AgencyNotice) -> None: ...
+    def list_admin(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        published_from: datetime | None,
+        published_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AgencyNotice]:
+        """Live notices published by those facilities (None: all, Agency's included),
+        newest first."""
+        ...
+
+    def list_for_family(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AgencyNotice]:
+        """Live notices to everyone, to those facilities or to those inmates, newest first;
+        ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
+        ...
+
+    def months_for_family(
+        self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
+    ) -> Sequence[str]:
+        """The distinct ``YYYY-MM`` months with a notice for this family, newest first."""
+        ...
+
+
+class MessageRepository(Protocol):
+    def add(self, message: Message) -> None: ...
+    def get(self, message_id: str) -> Message | None: ...
+    def replace(self, old: Message, new: Message) -> None: ...
+    def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
+        """PENDING messages due at ``now``, oldest first, locked for this unit of work
+        where the backend can (other dispatchers skip them)."""
+        ...
+
+    def log_for(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
+        """SENT messages of one account, newest first by ``sent_at``."""
+        ...
+
+    def list_for_facility(
+        self, facility_code: str | None, *, after: After, limit: int
+    ) -> Sequence[Message]:
+        """Messages about one facility's business (None: all), newest first by ``created_at``."""
+        ...
+
+
+class StaffRepository(Protocol):
+    def add(self, member: StaffMember) -> None: ...
+    def get(self, staff_id: str) -> StaffMember | None: ...
+    def by_username(self, username: str) -> StaffMember | None: ...
+    def replace(self, old: StaffMember, new: StaffMember) -> None: ...
+    def count(self) -> int: ...
+
+
+class AuditRepository(Protocol):
+    def append(self, event: AuditEvent) -> None:
+        """Add the event; ``Conflict`` if its ``seq`` is taken (another writer won)."""
+        ...
+
+    def last(self) -> AuditEvent | None: ...
+    def search(
+        self,
+        *,
+        actor_id: str | None,
+        target_id: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AuditEvent]:
+        """Newest first by ``at``."""
+        ...
+
+    def in_order(self) -> Iterator[AuditEvent]:
+        """Every event by ``seq`` ascending, for verifying the chain."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: nothing is visible to others until ``commit()``."""
+
+    accounts: AccountRepository
+    tokens: TokenRepository
+    facilities: FacilityRepository
+    inmates: InmateRepository
+    applications: ApplicationRepository
+    grants: GrantRepository
+    posts: PostRepository
+    notices: NoticeRepository
+    messages: MessageRepository
+    staff: StaffRepository
+    audit: AuditRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if this unit of work ends without committing
+        (used to remove files written for it)."""
+        ...
+
+
+class Storage(Protocol):
+    def unit_of_work(self) -> UnitOfWork: ...
+    def close(self) -> None: ...

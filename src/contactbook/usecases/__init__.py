@@ -1,0 +1,1 @@
+"""Use cases: one module per capability, each call taking a principal first."""

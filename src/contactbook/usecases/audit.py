@@ -1,0 +1,75 @@
+"""The audit trail for administrators, and verification of its hash chain."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import attrs
+
+from contactbook.domain.audit import GENESIS_HASH, AuditEvent, chain_hash
+from contactbook.domain.pagination import Page
+from contactbook.domain.staff import Role
+from contactbook.domain.time import taipei_day_start
+from contactbook.errors import PermissionDenied
+from contactbook.usecases import access
+from contactbook.usecases.context import Context
+from contactbook.usecases.paging import after_cursor, check_limit, page_of
+from contactbook.usecases.principals import StaffPrincipal
+
+__all__ = ["Audit", "AuditVerification"]
+
+
+@attrs.frozen
+class AuditVerification:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+
+
+class Audit:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def events(
+        self,
+        admin: StaffPrincipal,
+        actor_id: str | None = None,
+        target_id: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[AuditEvent]:
+        """Events newest first, for Agency administrators."""
+        check_limit(limit)
+        with self._ctx.uow() as uow:
+            member = access.staff_with_role(uow, admin, Role.ADMIN)
+            if not member.is_agency:
+                raise PermissionDenied("agency_only")
+            rows = uow.audit.search(
+                actor_id=actor_id,
+                target_id=target_id,
+                since=taipei_day_start(since) if since else None,
+                until=taipei_day_start(until + timedelta(days=1)) if until else None,
+                after=after_cursor(cursor),
+                limit=limit + 1,
+            )
+        return page_of(rows, limit, lambda e: (e.at, e.id), lambda e: e)
+
+    def verify(self) -> AuditVerification:
+        """Recompute the chain: any edited, removed or inserted event breaks it."""
+        checked = 0
+        previous_hash = GENESIS_HASH
+        expected_seq = 1
+        with self._ctx.uow() as uow:
+            for event in uow.audit.in_order():
+                if (
+                    event.seq != expected_seq
+                    or event.prev_hash != previous_hash
+                    or chain_hash(event) != event.hash
+                ):
+                    return AuditVerification(False, checked, event.seq)
+                checked += 1
+                previous_hash = event.hash
+                expected_seq += 1
+        return AuditVerification(True, checked)

@@ -1,0 +1,76 @@
+"""交由收容人查閱: approved posts handed to the inmate, and the time it happened."""
+
+from __future__ import annotations
+
+from contactbook.domain.message import MessageCause
+from contactbook.domain.pagination import Page
+from contactbook.domain.staff import Role
+from contactbook.errors import NotFound
+from contactbook.usecases import access
+from contactbook.usecases.audit_trail import record
+from contactbook.usecases.context import Context
+from contactbook.usecases.notifications import queue_mail
+from contactbook.usecases.paging import after_cursor, check_limit, page_of
+from contactbook.usecases.principals import StaffPrincipal
+from contactbook.usecases.views import PostView, post_view
+
+__all__ = ["Delivery"]
+
+
+class Delivery:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def pending(
+        self,
+        staff: StaffPrincipal,
+        facility: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[PostView]:
+        """Approved posts not yet handed over, oldest decision first."""
+        check_limit(limit)
+        with self._ctx.uow() as uow:
+            member = access.staff_with_role(uow, staff, Role.REVIEWER)
+            codes = access.scope_codes(member, facility)
+            rows = uow.posts.approved_undelivered(
+                codes, after=after_cursor(cursor), limit=limit + 1
+            )
+            return page_of(
+                rows,
+                limit,
+                lambda p: (p.decided_at or p.submitted_at, p.id),
+                lambda p: post_view(
+                    p, uow.inmates.get(p.inmate_id), uow.facilities.get(p.facility_code)
+                ),
+            )
+
+    def mark_delivered(self, staff: StaffPrincipal, post_id: str) -> PostView:
+        ctx = self._ctx
+        now = ctx.now()
+        with ctx.uow() as uow:
+            member = access.staff_with_role(uow, staff, Role.REVIEWER)
+            post = uow.posts.get(post_id)
+            if post is None:
+                raise NotFound()
+            access.require_scope(member, post.facility_code)
+            after = post.deliver(by=member.id, at=now)
+            uow.posts.replace(post, after)
+            author = uow.accounts.get(post.author_id)
+            if author is not None and author.notify_delivery:
+                queue_mail(
+                    ctx,
+                    uow,
+                    MessageCause.POST_DELIVERED,
+                    to=author.email.value,
+                    account=author,
+                    facility_code=post.facility_code,
+                    title=post.title,
+                )
+            record(
+                ctx, uow, member, "post.deliver", "post", post.id, facility_code=post.facility_code
+            )
+            uow.commit()
+            return post_view(
+                after, uow.inmates.get(post.inmate_id), uow.facilities.get(post.facility_code)
+            )

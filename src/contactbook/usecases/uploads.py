@@ -1,0 +1,113 @@
+"""Uploads: inspected by content, stored under random keys, removed on rollback."""
+
+from __future__ import annotations
+
+import functools
+import io
+import unicodedata
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import BinaryIO
+
+import attrs
+
+from contactbook.domain.files import EvidenceKind, InspectionContext, StoredFile
+from contactbook.errors import NotFound, UploadRejected, ValidationError
+from contactbook.ports.storage import UnitOfWork
+from contactbook.usecases.context import Context, new_id
+
+__all__ = ["Download", "Upload", "open_download", "store_uploads"]
+
+
+@attrs.frozen
+class Upload:
+    """A file from a person: a name (for display only), a declared type, a stream."""
+
+    filename: str
+    stream: BinaryIO
+    content_type: str = ""
+
+    @classmethod
+    def from_bytes(cls, filename: str, data: bytes, content_type: str = "") -> Upload:
+        return cls(filename=filename, stream=io.BytesIO(data), content_type=content_type)
+
+    @property
+    def display_name(self) -> str:
+        """The base name without path parts or control characters, at most 120 characters."""
+        base = PurePath(self.filename.replace("\\", "/")).name
+        cleaned = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
+        return cleaned[:120] or "file"
+
+
+@attrs.frozen
+class Download:
+    """A stored file handed back through a use case."""
+
+    stream: BinaryIO
+    filename: str
+    content_type: str
+    size: int
+
+
+def store_uploads(
+    ctx: Context,
+    uow: UnitOfWork,
+    uploads: Sequence[Upload],
+    *,
+    context: InspectionContext,
+    max_files: int,
+    max_total_bytes: int,
+    prefix: str,
+    kinds: Sequence[EvidenceKind | None] | None = None,
+) -> tuple[StoredFile, ...]:
+    """Inspect and store every upload; files are deleted again if ``uow`` rolls back."""
+    if len(uploads) > max_files:
+        raise ValidationError(
+            "too_many_attachments", fields={"attachments": "too_many_attachments"}, limit=max_files
+        )
+    stored: list[StoredFile] = []
+    remaining = max_total_bytes
+    for index, upload in enumerate(uploads):
+        kind = kinds[index] if kinds else None
+        file_context = kind.context if kind else context
+        if remaining <= 0:
+            raise UploadRejected("too_large", upload.display_name)
+        inspected = ctx.inspector.inspect(
+            upload.stream,
+            filename=upload.display_name,
+            context=file_context,
+            max_bytes=remaining,
+        )
+        remaining -= inspected.size
+        blob = ctx.files.put(inspected.data, prefix=prefix)
+        uow.on_rollback(functools.partial(ctx.files.delete, blob.key))
+        thumbnail_key = None
+        if inspected.thumbnail is not None:
+            thumb = ctx.files.put(io.BytesIO(inspected.thumbnail), prefix=f"{prefix}/thumbnails")
+            uow.on_rollback(functools.partial(ctx.files.delete, thumb.key))
+            thumbnail_key = thumb.key
+        stored.append(
+            StoredFile(
+                id=new_id(),
+                storage_key=blob.key,
+                display_name=upload.display_name,
+                content_type=inspected.content_type,
+                size=blob.size,
+                sha256=blob.sha256,
+                kind=kind,
+                thumbnail_key=thumbnail_key,
+            )
+        )
+    return tuple(stored)
+
+
+def open_download(ctx: Context, files: Sequence[StoredFile], file_id: str) -> Download:
+    """The stored file ``file_id`` among ``files`` (the ones the caller may see)."""
+    for stored in files:
+        if stored.id == file_id:
+            try:
+                stream = ctx.files.open(stored.storage_key)
+            except FileNotFoundError as exc:
+                raise NotFound("file_missing") from exc
+            return Download(stream, stored.display_name, stored.content_type, stored.size)
+    raise NotFound()
