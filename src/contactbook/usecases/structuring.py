@@ -31,7 +31,10 @@ def _date(value: Any, _: type) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        return date.fromisoformat(value.strip().replace("/", "-"))
+        try:
+            return date.fromisoformat(value.strip().replace("/", "-"))
+        except ValueError:
+            raise ValueError("date_format") from None
     raise ValueError("date_format")
 
 
@@ -39,7 +42,10 @@ def _datetime(value: Any, _: type) -> datetime:
     if isinstance(value, datetime):
         return value
     if isinstance(value, str):
-        return datetime.fromisoformat(value.strip())
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("date_format") from None
     raise ValueError("date_format")
 
 
