@@ -2,9 +2,10 @@
 
 Every ``replace(old, new)`` is a compare-and-set on ``old.version``: when the
 stored row is no longer ``old`` it raises ``Conflict("stale_version")``. Every
-``add`` raises ``Conflict("duplicate")`` when a unique rule is broken. Lists take
-``after`` — the sort key of the last row already shown — and a ``limit``; they
-never skip rows with OFFSET.
+``add`` or ``replace`` raises ``Conflict("duplicate")`` when a unique rule is
+broken. Lists take ``after`` — the sort key of the last row already shown — and a
+``limit``; they never skip rows with OFFSET. Time ranges include their start and
+exclude their end. Usernames are ASCII and compared case-insensitively.
 """
 
 from __future__ import annotations
