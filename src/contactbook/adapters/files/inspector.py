@@ -1,0 +1,402 @@
+"""The production ``FileInspector``: Pillow for images, pypdf for PDFs.
+
+Uploads come from the public, so every byte is hostile until decoded. The
+inspector trusts only content (never the file name or the declared type):
+
+* it reads at most ``max_bytes + 1`` bytes, so an endless stream costs nothing;
+* it sniffs magic bytes and refuses any type the context does not allow;
+* images are decoded by the one Pillow plugin the magic bytes named, their size
+  is checked *before* pixels are allocated, and they are re-encoded from the
+  pixels alone, so EXIF/GPS, ICC, XMP, text chunks, comments and anything
+  appended after the image (polyglots) cannot survive;
+* PDFs are parsed strictly and refused when encrypted or when any object in
+  the parsed graph carries active content. Names are compared after pypdf
+  decoded them (``/J#61vaScript`` is ``/JavaScript``), never by grepping bytes.
+
+Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
+input bytes (about twice that for an instant while the chunks are joined); for
+images a few decoded copies of at most ``max_pixels`` pixels (Pillow keeps RGB
+and RGBA at 4 bytes a pixel, so 40 MP is about 160 MB a copy, and up to three
+copies live at once while rotating and converting); for PDFs the objects pypdf
+parses from at most ``max_bytes`` (as Python objects, several times the bytes
+they came from; pypdf caps each decompressed stream at 75 MB by default).
+Time is linear in the input: cross-reference offsets are verified so pypdf
+never falls back to searching the whole file once per object.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Final
+
+from PIL import Image, ImageOps
+from pypdf import PdfReader
+from pypdf.errors import DependencyError, FileNotDecryptedError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+from contactbook.domain.files import InspectionContext
+from contactbook.errors import UploadRejected
+from contactbook.ports.inspection import InspectedFile
+
+__all__ = ["PillowPdfInspector"]
+
+_PNG: Final = "image/png"
+_JPEG: Final = "image/jpeg"
+_PDF: Final = "application/pdf"
+_FORBIDDEN: Final = "forbidden"  # a type we know and never accept
+
+_CHUNK_SIZE: Final = 64 * 1024
+_ALLOWED: Final = {
+    InspectionContext.PHOTO: frozenset({_PNG, _JPEG}),
+    InspectionContext.DOCUMENT: frozenset({_PDF, _PNG, _JPEG}),
+}
+_PILLOW_FORMAT: Final = {_PNG: "PNG", _JPEG: "JPEG"}
+
+_SIGNATURES: Final = (
+    (b"\x89PNG\r\n\x1a\n", _PNG),
+    (b"\xff\xd8\xff", _JPEG),
+    (b"%PDF-", _PDF),
+    (b"GIF87a", _FORBIDDEN),
+    (b"GIF89a", _FORBIDDEN),
+    (b"BM", _FORBIDDEN),
+    (b"II*\x00", _FORBIDDEN),  # TIFF, little- and big-endian, and BigTIFF
+    (b"MM\x00*", _FORBIDDEN),
+    (b"II+\x00", _FORBIDDEN),
+    (b"MM\x00+", _FORBIDDEN),
+    (b"PK\x03\x04", _FORBIDDEN),  # ZIP and everything built on it (docx, xlsx, odt, jar)
+    (b"PK\x05\x06", _FORBIDDEN),
+    (b"PK\x07\x08", _FORBIDDEN),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", _FORBIDDEN),  # OLE2: doc, xls, msi
+    (b"MZ", _FORBIDDEN),  # Windows executables
+    (b"\x7fELF", _FORBIDDEN),
+)
+# Markup a browser would render: the HTML openers of the WHATWG MIME sniffing
+# standard (each followed by a space or ">"), plus XML and SVG.
+_MARKUP_PREFIXES: Final = (b"<?xml", b"<!--")
+_MARKUP_TAGS: Final = (
+    b"<!doctype html",
+    b"<html",
+    b"<head",
+    b"<script",
+    b"<iframe",
+    b"<h1",
+    b"<div",
+    b"<font",
+    b"<table",
+    b"<a",
+    b"<style",
+    b"<title",
+    b"<b",
+    b"<body",
+    b"<br",
+    b"<p",
+    b"<svg",
+)
+_TAG_END: Final = frozenset(b" \t\n\r\x0c>")
+# "N G obj" at a cross-reference offset (PDF whitespace includes NUL and form feed).
+_PDF_SPACE: Final = rb"[\x00\t\n\x0c\r ]"
+_OBJECT_HEADER: Final = re.compile(rb"%s*(\d+)%s+(\d+)%s*obj" % ((_PDF_SPACE,) * 3))
+
+# PDF names that run code, reach outside the file or carry other files.
+# ``/EF`` (a file specification's embedded file) is refused too: a
+# FileAttachment annotation embeds a file without any /EmbeddedFiles tree.
+_ACTIVE_NAMES: Final = frozenset(
+    {
+        "/JavaScript",
+        "/JS",
+        "/OpenAction",
+        "/AA",
+        "/Launch",
+        "/EmbeddedFiles",
+        "/EF",
+        "/XFA",
+        "/RichMedia",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+        "/GoToE",
+    }
+)
+
+
+class PillowPdfInspector:
+    """Accepts PNG, JPEG (re-encoded, metadata-free) and passive, unencrypted PDFs.
+
+    ``max_pixels`` caps width x height before decoding. Pillow's own
+    decompression-bomb warning (above ``Image.MAX_IMAGE_PIXELS``, about 89 MP)
+    is also a refusal, so a ``max_pixels`` above that has no effect.
+    """
+
+    def __init__(
+        self, max_pixels: int = 40_000_000, thumbnail_size: int = 240, jpeg_quality: int = 88
+    ) -> None:
+        if max_pixels < 1 or thumbnail_size < 1 or not 1 <= jpeg_quality <= 100:
+            raise ValueError("max_pixels and thumbnail_size must be positive, quality 1..100")
+        self._max_pixels = max_pixels
+        self._thumbnail_size = thumbnail_size
+        self._jpeg_quality = jpeg_quality
+
+    def inspect(
+        self,
+        data: BinaryIO,
+        *,
+        filename: str,
+        context: InspectionContext,
+        max_bytes: int,
+    ) -> InspectedFile:
+        """Accept the bytes or raise ``UploadRejected``; ``filename`` only labels the error."""
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        content = _read_at_most(data, max_bytes + 1)
+        if not content:
+            raise UploadRejected("empty", filename)
+        if len(content) > max_bytes:
+            raise UploadRejected("too_large", filename)
+        content_type = _sniff(content)
+        if content_type is None:
+            raise UploadRejected("unrecognized", filename)
+        if content_type not in _ALLOWED[context]:
+            raise UploadRejected("type_not_allowed", filename)
+        if content_type == _PDF:
+            _check_pdf(content, filename)
+            return InspectedFile(_PDF, io.BytesIO(content), len(content), thumbnail=None)
+        return self._clean_image(content, content_type, filename)
+
+    def _clean_image(self, content: bytes, content_type: str, filename: str) -> InspectedFile:
+        """Decode fully, turn upright, and re-encode the pixels with nothing else."""
+        pillow_format = _PILLOW_FORMAT[content_type]
+        with _rejected_on_error("corrupt", filename), _pixel_bombs_refused(filename):
+            image = Image.open(io.BytesIO(content), formats=[pillow_format])
+            width, height = image.size
+            if width * height > self._max_pixels:
+                raise UploadRejected("too_many_pixels", filename)
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            image.close()
+            clean = _without_metadata(upright, pillow_format)
+        # Encoding our own clean pixels is not the uploader's fault: errors propagate.
+        encoded = _encode(clean, pillow_format, self._jpeg_quality)
+        thumbnail = _thumbnail(clean, self._thumbnail_size, self._jpeg_quality)
+        return InspectedFile(content_type, io.BytesIO(encoded), len(encoded), thumbnail)
+
+
+def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
+    """Read up to ``limit`` bytes in chunks, following short reads, never asking for more."""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        chunk = stream.read(min(remaining, _CHUNK_SIZE))
+        if not chunk:
+            break
+        chunk = chunk[:remaining]  # a misbehaving stream may return more than asked
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _sniff(content: bytes) -> str | None:
+    """The content type by magic bytes, ``_FORBIDDEN`` for known refused types, else None."""
+    for signature, content_type in _SIGNATURES:
+        if content.startswith(signature):
+            return content_type
+    if content.startswith(b"RIFF") and content[8:12] == b"WEBP":
+        return _FORBIDDEN
+    return _FORBIDDEN if _is_markup(content) else None
+
+
+def _is_markup(content: bytes) -> bool:
+    """Whether a browser would sniff this as HTML, XML or SVG (after a BOM and blanks)."""
+    head = content[:1024].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith(_MARKUP_PREFIXES):
+        return True
+    return any(
+        head.startswith(tag) and len(head) > len(tag) and head[len(tag)] in _TAG_END
+        for tag in _MARKUP_TAGS
+    )
+
+
+@contextmanager
+def _rejected_on_error(reason: str, filename: str) -> Iterator[None]:
+    """Turn any parser failure on hostile bytes into ``UploadRejected(reason)``.
+
+    Decoders raise a zoo of exceptions on malformed input (OSError, SyntaxError,
+    ValueError, struct.error, zlib.error, ...); all of them mean the same thing.
+    Out-of-memory is not the file's verdict, so it propagates.
+    """
+    try:
+        yield
+    except (UploadRejected, MemoryError):
+        raise
+    except Exception as error:
+        raise UploadRejected(reason, filename) from error
+
+
+@contextmanager
+def _pixel_bombs_refused(filename: str) -> Iterator[None]:
+    """Make Pillow's decompression-bomb warning an error here only, and refuse both.
+
+    ``catch_warnings`` restores the filters afterwards, so neither the global
+    filters nor ``Image.MAX_IMAGE_PIXELS`` change. (It swaps process-wide state
+    while active; a concurrent thread may briefly see the stricter filter.)
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise UploadRejected("too_many_pixels", filename) from error
+
+
+_PNG_MODES: Final = frozenset({"1", "L", "LA", "RGB", "RGBA", "I;16"})
+
+
+def _without_metadata(image: Image.Image, pillow_format: str) -> Image.Image:
+    """The pixels in a mode the format stores well, with ``info`` emptied.
+
+    Pillow's savers fall back to ``info`` for the ICC profile, comments and
+    transparency, so it must be empty; a palette or colour-key transparency is
+    turned into an alpha channel first so that nothing visible is lost.
+    (16-bit grey keeps its depth; its rare colour key is dropped.)
+    """
+    keyed = "transparency" in image.info
+    mode = image.mode
+    if pillow_format == "JPEG":
+        target = mode if mode in ("L", "RGB") else "RGB"
+    elif keyed and mode in ("1", "L"):
+        target = "LA"
+    elif keyed and mode == "RGB":
+        target = "RGBA"
+    elif mode in _PNG_MODES:
+        target = mode
+    else:  # palette and anything exotic
+        target = "RGBA" if keyed or "A" in image.getbands() else "RGB"
+    clean = image if mode == target else image.convert(target)
+    clean.info = {}
+    return clean
+
+
+def _encode(image: Image.Image, pillow_format: str, quality: int) -> bytes:
+    out = io.BytesIO()
+    if pillow_format == "JPEG":
+        image.save(out, "JPEG", quality=quality)
+    else:
+        image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _thumbnail(image: Image.Image, longest: int, quality: int) -> bytes:
+    """A JPEG preview whose longest side is at most ``longest`` (never enlarged)."""
+    small = _eight_bit(image)
+    scale = longest / max(small.size)
+    if scale < 1:
+        size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
+        small = small.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if small.mode in ("LA", "RGBA"):  # JPEG has no alpha: show it on white
+        background = Image.new("RGBA", small.size, "white")
+        background.alpha_composite(small.convert("RGBA"))
+        small = background.convert("RGB")
+    return _encode(small, "JPEG", quality)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """Bilevel and 16-bit grey as 8-bit grey (Pillow's own I;16 to L conversion clips)."""
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode == "I;16":
+        return image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    return image
+
+
+def _check_pdf(content: bytes, filename: str) -> None:
+    """Refuse a PDF that does not parse strictly, is encrypted or has active content."""
+    with _rejected_on_error("corrupt", filename):
+        reader = _open_pdf(content, filename)
+        if reader.is_encrypted:
+            raise UploadRejected("encrypted", filename)
+        found = _first_active_name(reader, _listed_objects(reader, content))
+    if found is not None:
+        rejection = UploadRejected("active_content", filename)
+        rejection.add_note(f"PDF name {found}")  # for logs; people see the catalog message
+        raise rejection
+
+
+def _open_pdf(content: bytes, filename: str) -> PdfReader:
+    """Parse strictly; what pypdf raises while opening an /Encrypt dictionary means encrypted.
+
+    Opening an encrypted file tries the empty password, which fails with these
+    errors when the cipher needs a provider we lack (AES) or is unknown. (An
+    unsupported filter on a cross-reference stream raises the same types and
+    would be called encrypted rather than corrupt: a refusal either way.)
+    """
+    try:
+        return PdfReader(io.BytesIO(content), strict=True)
+    except (DependencyError, FileNotDecryptedError, NotImplementedError) as error:
+        raise UploadRejected("encrypted", filename) from error
+
+
+def _listed_objects(reader: PdfReader, content: bytes) -> set[tuple[int, int]]:
+    """(number, generation) of every object the cross-reference data lists.
+
+    Each listed offset must start exactly that object: pypdf, even when
+    strict, "repairs" a wrong offset by searching the whole file, once per
+    object, which makes a crafted file cost quadratic time. We refuse instead.
+    """
+    listed = {(number, 0) for number in reader.xref_objStm}
+    for generation, table in reader.xref.items():
+        free = reader.xref_free_entry.get(generation, {})
+        for number, offset in table.items():
+            if not free.get(number, False):
+                header = _OBJECT_HEADER.match(content, offset)
+                if header is None or (int(header[1]), int(header[2])) != (number, generation):
+                    raise ValueError(f"cross-reference offset of {number} {generation} is wrong")
+            listed.add((number, generation))
+    return listed
+
+
+def _first_active_name(reader: PdfReader, listed: set[tuple[int, int]]) -> str | None:
+    """The first active-content name in the parsed object graph, or None.
+
+    Starts from the trailer (hence the catalog, page tree, annotations, name
+    trees, AcroForm) and from every ``listed`` object, so unreferenced and
+    compressed objects are seen too. Iterative, with a visited set of
+    (number, generation), so cycles and deep nesting are safe. A reference to
+    an unlisted object is refused (pypdf would search the whole file for it).
+    Stream data is not decoded (except object streams, which pypdf must read).
+    """
+    pending: list[Any] = [reader.trailer]
+    pending += [IndirectObject(number, generation, reader) for number, generation in listed]
+    visited: set[tuple[int, int]] = set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in visited:
+                continue
+            if key not in listed:
+                raise ValueError(f"reference to {key} which the cross-reference lacks")
+            visited.add(key)
+            item = reader.get_object(item)
+        if isinstance(item, DictionaryObject):
+            # dict.items: the raw values, so references go through the checks above
+            for name, value in dict.items(item):
+                if name in _ACTIVE_NAMES:
+                    return str(name)
+                if name == "/S" and _is_active_action(value, listed):
+                    return str(value.get_object())
+                pending.append(value)
+        elif isinstance(item, ArrayObject):
+            pending.extend(item)
+    return None
+
+
+def _is_active_action(value: Any, listed: set[tuple[int, int]]) -> bool:
+    """Whether an /S value (a name, or a reference to one) names an active action."""
+    if isinstance(value, IndirectObject):
+        if (value.idnum, value.generation) not in listed:
+            raise ValueError("action type refers to an unlisted object")
+        value = value.get_object()
+    return isinstance(value, NameObject) and value in _ACTIVE_NAMES
