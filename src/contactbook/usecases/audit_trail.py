@@ -10,7 +10,7 @@ from contactbook.domain.account import FamilyMember
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent, chain_hash
 from contactbook.domain.staff import StaffMember
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases.context import Context, new_id
+from contactbook.usecases.context import Context
 
 __all__ = ["Actor", "record"]
 
@@ -42,9 +42,10 @@ def record(
     """Append one event after the current last one. Never put secrets in ``details``."""
     kind, actor_id, role, actor_facility = _describe(actor)
     last = uow.audit.last()
+    seq = (last.seq + 1) if last else 1
     event = AuditEvent(
-        id=new_id(),
-        seq=(last.seq + 1) if last else 1,
+        id=f"{seq:016d}",  # sorts like seq, so events of the same instant list in order
+        seq=seq,
         at=ctx.now(),
         actor_kind=actor_kind or kind,
         actor_id=actor_id,

@@ -18,6 +18,13 @@ from contactbook.usecases.context import Context, new_id
 
 __all__ = ["Download", "Upload", "open_download", "store_uploads"]
 
+_TYPE_NAMES = {
+    InspectionContext.PHOTO: ("PNG", "JPG", "JPEG"),
+    InspectionContext.DOCUMENT: ("PDF", "PNG", "JPG", "JPEG"),
+}
+"""The types each context accepts, as the seed's screens name them."""
+_NAMES_THE_TYPES = frozenset({"type_not_allowed", "unrecognized"})
+
 
 @attrs.frozen
 class Upload:
@@ -72,12 +79,21 @@ def store_uploads(
         file_context = kind.context if kind else context
         if remaining <= 0:
             raise UploadRejected("too_large", upload.display_name)
-        inspected = ctx.inspector.inspect(
-            upload.stream,
-            filename=upload.display_name,
-            context=file_context,
-            max_bytes=remaining,
-        )
+        try:
+            inspected = ctx.inspector.inspect(
+                upload.stream,
+                filename=upload.display_name,
+                context=file_context,
+                max_bytes=remaining,
+            )
+        except UploadRejected as exc:
+            if exc.reason not in _NAMES_THE_TYPES:
+                raise
+            # The message lists what this slot accepts (a photo slot takes no PDF).
+            names = _TYPE_NAMES[file_context]
+            raise UploadRejected(
+                exc.reason, exc.filename, allowed="、".join(names), allowed_en=", ".join(names)
+            ) from exc
         remaining -= inspected.size
         blob = ctx.files.put(inspected.data, prefix=prefix)
         uow.on_rollback(functools.partial(ctx.files.delete, blob.key))
