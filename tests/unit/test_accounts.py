@@ -178,7 +178,7 @@ def test_export_holds_own_data_without_the_password_hash(book: contactbook.Conta
     assert exported["profile"]["national_id"] == "A123456789"
     assert exported["profile"]["consent"]["notice_version"] == "2020-10"
     assert "password_hash" not in repr(exported)
-    assert [m["subject"] for m in exported["messages"]][0].startswith("便民服務入口網 註冊通知")
+    assert exported["messages"][0]["subject"].startswith("便民服務入口網 註冊通知")
 
 
 def test_deletion_request_is_answered_within_30_days(book: contactbook.ContactBook) -> None:

@@ -38,11 +38,15 @@ def _raised_codes() -> set[str]:
                 codes.add(f"upload_{code}" if node.func.id == "UploadRejected" else code)
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
-                    if (isinstance(key, ast.Constant) and isinstance(value, ast.Constant)
-                            and isinstance(value.value, str)
-                            and re.fullmatch(r"[a-z_]+", value.value)
-                            and value.value.endswith(("_required", "_format", "_too_long",
-                                                      "_characters", "_attachments"))):
+                    if (
+                        isinstance(key, ast.Constant)
+                        and isinstance(value, ast.Constant)
+                        and isinstance(value.value, str)
+                        and re.fullmatch(r"[a-z_]+", value.value)
+                        and value.value.endswith(
+                            ("_required", "_format", "_too_long", "_characters", "_attachments")
+                        )
+                    ):
                         codes.add(value.value)
     return codes
 
@@ -57,7 +61,9 @@ def _default_codes() -> set[str]:
 @pytest.mark.parametrize("locale", ["zh_TW", "en"])
 def test_every_error_code_has_a_message(locale: str) -> None:
     missing = sorted(
-        code for code in _raised_codes() | _default_codes() if f"error.{code}" not in catalog(locale)
+        code
+        for code in _raised_codes() | _default_codes()
+        if f"error.{code}" not in catalog(locale)
     )
     assert missing == []
 
@@ -67,16 +73,22 @@ def _enums() -> list[type[enum.Enum]]:
     for module_info in pkgutil.iter_modules([str(SRC / "domain")]):
         module = importlib.import_module(f"contactbook.domain.{module_info.name}")
         for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, enum.Enum)
-                    and value.__module__ == module.__name__):
+            if (
+                isinstance(value, type)
+                and issubclass(value, enum.Enum)
+                and value.__module__ == module.__name__
+            ):
                 found.append(value)
     return found
 
 
 @pytest.mark.parametrize("locale", ["zh_TW", "en"])
 def test_every_shown_enum_has_a_label(locale: str) -> None:
-    shown = [e for e in _enums() if e.__name__ not in {"MessageCause", "TokenPurpose",
-                                                        "AudienceScope", "InspectionContext"}]
+    shown = [
+        e
+        for e in _enums()
+        if e.__name__ not in {"MessageCause", "TokenPurpose", "AudienceScope", "InspectionContext"}
+    ]
     missing = [
         f"{e.__name__}.{member.value}"
         for e in shown
