@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests features examples
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff format --check src tests features examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

@@ -62,12 +62,27 @@ def main() -> int:
     book.staff.bootstrap_admin("agency.admin", "矯正署管理者", STAFF_PASSWORD)
     admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
     book.facilities.add(admin, "KLP", "基隆監獄")
-    book.staff.create(admin, "klp.reviewer", "陳審核", STAFF_PASSWORD, "KLP",
-                      [contactbook.Role.REVIEWER, contactbook.Role.PUBLISHER])
+    book.staff.create(
+        admin,
+        "klp.reviewer",
+        "陳審核",
+        STAFF_PASSWORD,
+        "KLP",
+        [contactbook.Role.REVIEWER, contactbook.Role.PUBLISHER],
+    )
     report = book.inmates.import_roster(
         admin,
-        [{"call_number": "0609", "name": "李大華", "gender": "男", "custody_type": "受刑人",
-          "education_grade": "4", "admitted_here_on": "2019-09-17", "has_minor_children": "是"}],
+        [
+            {
+                "call_number": "0609",
+                "name": "李大華",
+                "gender": "男",
+                "custody_type": "受刑人",
+                "education_grade": "4",
+                "admitted_here_on": "2019-09-17",
+                "has_minor_children": "是",
+            }
+        ],
         facility_code="KLP",
     )
     show("roster", f"added {report.added}, rejected {len(report.rejected)}")
@@ -76,11 +91,18 @@ def main() -> int:
     step(2, "基本資料建檔 registration (個資聲明 accepted)")
     notice = book.accounts.consent_notice()
     show("consent notice", f"{notice.title} (version {notice.version})")
-    receipt = book.accounts.register(contactbook.RegistrationForm(
-        consent=True, name="王小明", birth_date=date(1985, 3, 14), national_id="A123456789",
-        email="ty.wang@example.com", password=FAMILY_PASSWORD, mobile="0912345678",
-        notify_delivery=True,
-    ))
+    receipt = book.accounts.register(
+        contactbook.RegistrationForm(
+            consent=True,
+            name="王小明",
+            birth_date=date(1985, 3, 14),
+            national_id="A123456789",
+            email="ty.wang@example.com",
+            password=FAMILY_PASSWORD,
+            mobile="0912345678",
+            notify_delivery=True,
+        )
+    )
     show("page", receipt.message)
     book.messages.dispatch()
     subject, body = latest_mail(outbox, "註冊通知")
@@ -97,16 +119,26 @@ def main() -> int:
     step(4, "服務項目申請 application with evidence")
     inmate = book.inmates.find(family, "KLP", "0609")
     show("申請對象", inmate.label)
-    book.applications.apply(family, contactbook.ApplicationForm(
-        facility_code="KLP", call_number="0609", relationship=contactbook.Relationship.CHILD,
-        services=frozenset({contactbook.Service.CONTACT_BOOK, contactbook.Service.REMOTE_VISIT}),
-        id_document=contactbook.Upload.from_bytes("身分證.pdf", sample_pdf()),
-        relationship_proof=contactbook.Upload.from_bytes("戶口名簿.png", sample_png()),
-        frontal_photo=contactbook.Upload.from_bytes("正面照.png", sample_png()),
-    ))
+    book.applications.apply(
+        family,
+        contactbook.ApplicationForm(
+            facility_code="KLP",
+            call_number="0609",
+            relationship=contactbook.Relationship.CHILD,
+            services=frozenset(
+                {contactbook.Service.CONTACT_BOOK, contactbook.Service.REMOTE_VISIT}
+            ),
+            id_document=contactbook.Upload.from_bytes("身分證.pdf", sample_pdf()),
+            relationship_proof=contactbook.Upload.from_bytes("戶口名簿.png", sample_png()),
+            frontal_photo=contactbook.Upload.from_bytes("正面照.png", sample_png()),
+        ),
+    )
     for row in book.applications.list_mine(family):
-        show("狀態", f"{row.facility_name} | {row.inmate} | {row.relationship} | "
-                     f"{row.services_label} | {row.status_label} | {row.submitted_on}")
+        show(
+            "狀態",
+            f"{row.facility_name} | {row.inmate} | {row.relationship} | "
+            f"{row.services_label} | {row.status_label} | {row.submitted_on}",
+        )
 
     step(5, "服務項目管理 staff approves the application")
     queued = book.applications.queue(reviewer).items[0]
@@ -117,17 +149,23 @@ def main() -> int:
 
     step(6, "發佈家庭聯絡簿 the family posts")
     clock.advance(hours=2)
-    post = book.posts.publish(family, contactbook.PostDraft(
-        inmate_id=inmate.inmate_id, title="測試家庭聯絡簿1007",
-        body="爸爸，孩子們這週都很好，期末考也考得不錯。",
-        attachments=[contactbook.Upload.from_bytes("測試用照片.png", sample_png())],
-    ))
+    post = book.posts.publish(
+        family,
+        contactbook.PostDraft(
+            inmate_id=inmate.inmate_id,
+            title="測試家庭聯絡簿1007",
+            body="爸爸，孩子們這週都很好，期末考也考得不錯。",
+            attachments=[contactbook.Upload.from_bytes("測試用照片.png", sample_png())],
+        ),
+    )
     show("post", f"{post.to} {post.title} — {post.status_label}")
 
     step(7, "家庭聯絡簿審查 review queue and decision")
     for item in book.moderation.queue(reviewer):
-        show("queue", f"{item.facility_name} | {item.content} | {item.submitted_on} | "
-                      f"{item.status_label}")
+        show(
+            "queue",
+            f"{item.facility_name} | {item.content} | {item.submitted_on} | {item.status_label}",
+        )
     sheet = book.moderation.open(reviewer, post.id)
     show("收容人", f"{sheet.inmate['call_number']} {sheet.inmate['name']}")
     show("家屬", f"{sheet.family['name']} {sheet.family['national_id']} {sheet.family['email']}")
@@ -139,10 +177,14 @@ def main() -> int:
     show("delivered", delivered.delivered_on)
 
     step(9, "發佈機關聯絡簿 a notice for the facility's families")
-    book.notices.publish(reviewer, contactbook.NoticeDraft(
-        title="測試機關聯絡簿1007-2", body="測試機關聯絡簿1007-2 機關聯絡簿內文",
-        attachments=[contactbook.Upload.from_bytes("測試用文件1.pdf", sample_pdf())],
-    ))
+    book.notices.publish(
+        reviewer,
+        contactbook.NoticeDraft(
+            title="測試機關聯絡簿1007-2",
+            body="測試機關聯絡簿1007-2 機關聯絡簿內文",
+            attachments=[contactbook.Upload.from_bytes("測試用文件1.pdf", sample_pdf())],
+        ),
+    )
     for month in book.notices.months_for_family(family):
         show("發佈年月", month.label)
     for card in book.notices.list_for_family(family):
