@@ -127,6 +127,11 @@ class ContactBook:
         return _structure(cls, data)
 
     def close(self) -> None:
+        """Release the storage and any connection the mailer or SMS gateway keeps."""
+        for channel in (self.context.mailer, self.context.sms):
+            close = getattr(channel, "close", None)
+            if callable(close):
+                close()
         self.context.storage.close()
 
     def __enter__(self) -> ContactBook:

@@ -7,6 +7,7 @@ from typing import Protocol
 import attrs
 
 __all__ = [
+    "DeliveryServiceUnavailable",
     "Mailer",
     "OutgoingMail",
     "OutgoingSms",
@@ -18,6 +19,10 @@ __all__ = [
 
 class TemporaryDeliveryFailure(Exception):
     """Try again later (server down, 4xx, timeout)."""
+
+
+class DeliveryServiceUnavailable(TemporaryDeliveryFailure):
+    """The server cannot be reached at all: stop this batch, try again later."""
 
 
 class PermanentDeliveryFailure(Exception):
@@ -40,6 +45,9 @@ class OutgoingSms:
 
 
 class Mailer(Protocol):
+    """Sends one mail. An adapter keeping a connection for a batch may also offer
+    ``close()``; the dispatcher calls it after each batch when present."""
+
     def send(self, mail: OutgoingMail) -> None: ...
 
 

@@ -55,6 +55,8 @@ def memory_book(
     clock: MovableClock | None = None,
     database: str = "memory://",
     files: str = "memory://",
+    mail: str = "memory://",
+    sms: str = "memory://",
     **options: Any,
 ) -> Any:
     """A ``ContactBook`` on in-memory adapters with a movable clock and a fast hasher.
@@ -67,8 +69,8 @@ def memory_book(
     return contactbook.open(
         database=database,
         files=files,
-        mail="memory://",
-        sms="memory://",
+        mail=mail,
+        sms=sms,
         clock=clock or MovableClock(datetime(2020, 10, 7, 3, 0, tzinfo=UTC)),
         **options,
     )

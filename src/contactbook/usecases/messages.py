@@ -13,6 +13,7 @@ from contactbook.domain.staff import Role
 from contactbook.domain.time import format_datetime
 from contactbook.errors import Conflict, NotFound
 from contactbook.ports.delivery import (
+    DeliveryServiceUnavailable,
     OutgoingMail,
     OutgoingSms,
     PermanentDeliveryFailure,
@@ -61,6 +62,10 @@ class DispatchReport:
     sent: int
     retrying: int
     failed: int
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _masked(message: Message) -> str:
@@ -159,27 +164,37 @@ class Messages:
         with ctx.uow() as uow:
             due = list(uow.messages.claim_due(ctx.now(), limit=limit))
             uow.commit()
-        for claimed in due:
-            with ctx.uow() as uow:
-                message = uow.messages.get(claimed.id)
-                if message is None or message.status is not MessageStatus.PENDING:
-                    continue
-                try:
-                    self._send(message)
-                except TemporaryDeliveryFailure as exc:
-                    after = self._failed(message, str(exc) or type(exc).__name__, temporary=True)
-                except PermanentDeliveryFailure as exc:
-                    after = self._failed(message, str(exc) or type(exc).__name__, temporary=False)
+        try:
+            for claimed in due:
+                with ctx.uow() as uow:
+                    message = uow.messages.get(claimed.id)
+                    if message is None or message.status is not MessageStatus.PENDING:
+                        continue
+                    unavailable = False
+                    try:
+                        self._send(message)
+                    except TemporaryDeliveryFailure as exc:
+                        unavailable = isinstance(exc, DeliveryServiceUnavailable)
+                        after = self._failed(message, _describe(exc), temporary=True)
+                    except PermanentDeliveryFailure as exc:
+                        after = self._failed(message, _describe(exc), temporary=False)
+                    else:
+                        after = message.sent(ctx.now())
+                    uow.messages.replace(message, after)
+                    uow.commit()
+                if after.status is MessageStatus.SENT:
+                    sent += 1
+                elif after.status is MessageStatus.FAILED:
+                    failed += 1
                 else:
-                    after = message.sent(ctx.now())
-                uow.messages.replace(message, after)
-                uow.commit()
-            if after.status is MessageStatus.SENT:
-                sent += 1
-            elif after.status is MessageStatus.FAILED:
-                failed += 1
-            else:
-                retrying += 1
+                    retrying += 1
+                if unavailable:
+                    break  # the server is down: the rest of the batch waits for the next run
+        finally:
+            for channel in (ctx.mailer, ctx.sms):
+                close = getattr(channel, "close", None)
+                if callable(close):
+                    close()
         return DispatchReport(sent, retrying, failed)
 
     def _send(self, message: Message) -> None:

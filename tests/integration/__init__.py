@@ -1,0 +1,1 @@
+"""Integration tests: real servers and databases, real threads, migrations up and down."""
