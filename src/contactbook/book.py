@@ -74,17 +74,17 @@ def _scheme(url: str) -> str:
     return scheme.split("+", 1)[0].lower()
 
 
-def _adapter(group: str, url: str) -> Any:
+def _adapter(group: str, url: str, **options: Any) -> Any:
     """The adapter for ``url``: a registered entry point first, then the built-ins."""
     scheme = _scheme(url)
     for entry in entry_points(group=group):
         if entry.name == scheme:
-            return entry.load()(url)
+            return entry.load()(url, **options)
     target = _BUILTIN[group].get(scheme)
     if target is None:
         known = ", ".join(sorted(_BUILTIN[group]))
         raise ValueError(f"no {group} adapter for {url!r} (known schemes: {known})")
-    return _load(target)(url)
+    return _load(target)(url, **options)
 
 
 class ContactBook:
@@ -125,6 +125,12 @@ class ContactBook:
     def structure(cls: type[T], data: Any) -> T:
         """Build an input type from form fields or JSON; ``ValidationError`` per field."""
         return _structure(cls, data)
+
+    def migrate(self) -> None:
+        """Create or upgrade the database schema (SQL storage; nothing to do in memory)."""
+        migrate = getattr(self.context.storage, "migrate", None)
+        if callable(migrate):
+            migrate()
 
     def close(self) -> None:
         """Release the storage and any connection the mailer or SMS gateway keeps."""
@@ -182,13 +188,19 @@ def open(
     mail: str = "folder:var/outbox",
     sms: str = "memory://",
     clock: Clock | None = None,
+    migrate: bool = False,
     **options: Any,
 ) -> ContactBook:
-    """A ``ContactBook`` with adapters chosen by URL (SQLAlchemy, fsspec, mail, SMS)."""
+    """A ``ContactBook`` with adapters chosen by URL (SQLAlchemy, fsspec, mail, SMS).
+
+    A SQL database must have the current schema unless ``migrate=True`` (which
+    creates or upgrades it); otherwise opening it says what to run.
+    """
     from contactbook.adapters.files.fsspec import FsspecFileStore
 
+    storage_options = {"migrate": True} if migrate and _scheme(database) != "memory" else {}
     return bootstrap(
-        storage=_adapter("contactbook.storage", database),
+        storage=_adapter("contactbook.storage", database, **storage_options),
         files=FsspecFileStore(files),
         mailer=_adapter("contactbook.mail", mail),
         sms=_adapter("contactbook.sms", sms),

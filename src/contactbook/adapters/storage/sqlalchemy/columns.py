@@ -1,0 +1,76 @@
+"""Column types that behave the same on SQLite, PostgreSQL and MariaDB.
+
+* :class:`UtcDateTime` stores a naive UTC timestamp with microseconds and gives
+  back an aware UTC ``datetime``: the three databases disagree about time zones,
+  so none of them is asked to handle one.
+* :class:`JsonText` keeps small documents (a facility's policy, a post's
+  attachments) as JSON in a plain ``TEXT`` column, which every backend reflects
+  the same way (no backend-specific JSON type to drift on).
+* :func:`key_string` is a ``VARCHAR`` that sorts by code point everywhere
+  (``COLLATE "C"`` on PostgreSQL; SQLite's default and MariaDB's ``utf8mb4_bin``
+  already do), so keyset pages break ties on ids exactly as Python does.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, String, Text
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = ["MYSQL_DIALECTS", "JsonText", "UtcDateTime", "key_string"]
+
+MYSQL_DIALECTS = ("mysql", "mariadb")
+"""Dialect names of MySQL-family databases (``mysql+pymysql://`` may be MariaDB)."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware ``datetime`` stored as naive UTC; naive values are refused."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in MYSQL_DIALECTS:
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=False))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime: contactbook stores aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value.replace(tzinfo=UTC)
+
+
+class JsonText(TypeDecorator[Any]):
+    """JSON (lists, dicts, strings, numbers) in a ``TEXT`` column, keys sorted."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+def key_string(length: int) -> TypeEngine[str]:
+    """A ``VARCHAR(length)`` compared byte by byte (code point order) on every backend."""
+    return String(length).with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")

@@ -1,0 +1,240 @@
+"""Rows ⇄ frozen domain entities, through one private cattrs ``Converter``.
+
+SQLAlchemy's ORM cannot map frozen, slotted attrs classes, and the domain must
+not know about tables anyway, so each table has a :class:`RowMapper`: the
+converter unstructures an entity into plain values (identifier value objects
+become their normalised text, enums their value, sets sorted lists), the mapper
+flattens nested parts into columns and adds the derived columns that unique
+rules and filters need; reading reverses that and lets the converter build the
+entity, whose own validation runs again.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar, get_origin
+
+import cattrs
+
+from contactbook.domain.account import FamilyMember, OneTimeToken
+from contactbook.domain.application import Grant, ServiceApplication
+from contactbook.domain.audit import AuditEvent
+from contactbook.domain.facility import Facility
+from contactbook.domain.identifiers import (
+    CallNumber,
+    EmailAddress,
+    MobileNumber,
+    NationalId,
+    PhoneNumber,
+)
+from contactbook.domain.inmate import Inmate
+from contactbook.domain.message import Message
+from contactbook.domain.notice import AgencyNotice
+from contactbook.domain.post import FamilyPost
+from contactbook.domain.staff import StaffMember
+
+__all__ = [
+    "ACCOUNTS",
+    "APPLICATIONS",
+    "AUDIT",
+    "FACILITIES",
+    "GRANTS",
+    "INMATES",
+    "MESSAGES",
+    "NOTICES",
+    "POSTS",
+    "STAFF",
+    "TOKENS",
+    "RowMapper",
+    "current_call_key",
+    "make_converter",
+    "username_key",
+]
+
+E = TypeVar("E")
+
+_IDENTIFIERS: tuple[type[Any], ...] = (
+    CallNumber,
+    EmailAddress,
+    MobileNumber,
+    NationalId,
+    PhoneNumber,
+)
+
+
+def _aware(value: Any, _: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None:
+        raise ValueError("naive datetime read from the database")
+    return value.astimezone(UTC)
+
+
+def _day(value: Any, _: Any) -> date:
+    if isinstance(value, datetime):  # some drivers hand back midnight datetimes
+        return value.date()
+    if not isinstance(value, date):
+        raise TypeError(f"expected a date, got {type(value).__name__}")
+    return value
+
+
+def make_converter() -> cattrs.Converter:
+    """The converter the mappers use; built once, private to this adapter."""
+    converter = cattrs.Converter()
+    for identifier in _IDENTIFIERS:
+        converter.register_unstructure_hook(identifier, lambda value: value.value)
+        converter.register_structure_hook(identifier, lambda value, cls: cls(value))
+    converter.register_unstructure_hook(datetime, lambda value: value)
+    converter.register_structure_hook(datetime, _aware)
+    converter.register_unstructure_hook(date, lambda value: value)
+    converter.register_structure_hook(date, _day)
+    # StrEnum before str in the MRO: stored as the plain value, not the member.
+    for base in (enum.Enum, enum.StrEnum):
+        converter.register_unstructure_hook(base, lambda value: value.value)
+
+    def sorted_list(value: frozenset[Any]) -> list[Any]:
+        return sorted(converter.unstructure(item) for item in value)
+
+    def plain_list(value: tuple[Any, ...]) -> list[Any]:
+        return [converter.unstructure(item) for item in value]
+
+    def is_frozenset(cls: Any) -> bool:
+        return get_origin(cls) is frozenset or cls is frozenset
+
+    def is_tuple(cls: Any) -> bool:
+        return get_origin(cls) is tuple or cls is tuple
+
+    converter.register_unstructure_hook_func(is_frozenset, sorted_list)
+    converter.register_unstructure_hook_func(is_tuple, plain_list)
+    return converter
+
+
+_converter = make_converter()
+
+
+class RowMapper(Generic[E]):
+    """How one entity type becomes one row of its table and back.
+
+    ``write`` turns the converter's plain dict into column values (flattening,
+    adding derived columns) given the entity; ``read`` turns column values back
+    into the dict the converter structures (nesting, dropping derived columns).
+    """
+
+    def __init__(
+        self,
+        entity_type: type[E],
+        *,
+        write: Callable[[E, dict[str, Any]], dict[str, Any]] | None = None,
+        read: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        self.entity_type = entity_type
+        self._write = write
+        self._read = read
+
+    def to_row(self, entity: E) -> dict[str, Any]:
+        data: dict[str, Any] = _converter.unstructure(entity, unstructure_as=self.entity_type)
+        return self._write(entity, data) if self._write else data
+
+    def from_row(self, row: Mapping[Any, Any]) -> E:
+        data = dict(row)
+        if self._read:
+            data = self._read(data)
+        return _converter.structure(data, self.entity_type)
+
+
+def _nest(prefix: str, data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    data[prefix] = {field: data.pop(f"{prefix}_{field}") for field in fields}
+    return data
+
+
+def _flatten(prefix: str, data: dict[str, Any]) -> dict[str, Any]:
+    for field, value in data.pop(prefix).items():
+        data[f"{prefix}_{field}"] = value
+    return data
+
+
+def _drop(*columns: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def read(data: dict[str, Any]) -> dict[str, Any]:
+        for column in columns:
+            data.pop(column, None)
+        return data
+
+    return read
+
+
+# --- Accounts -----------------------------------------------------------------------
+
+
+def _write_account(account: FamilyMember, data: dict[str, Any]) -> dict[str, Any]:
+    data["email_canonical"] = account.email.canonical
+    return _flatten("consent", data)
+
+
+def _read_account(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("email_canonical", None)
+    return _nest("consent", data, ("notice_version", "accepted_at"))
+
+
+ACCOUNTS = RowMapper(FamilyMember, write=_write_account, read=_read_account)
+TOKENS = RowMapper(OneTimeToken)
+FACILITIES = RowMapper(Facility)
+
+# --- Staff --------------------------------------------------------------------------
+
+
+def username_key(username: str) -> str:
+    """Usernames are unique and looked up without regard to case."""
+    return username.casefold()
+
+
+def _write_staff(member: StaffMember, data: dict[str, Any]) -> dict[str, Any]:
+    data["username_key"] = username_key(member.username)
+    return data
+
+
+STAFF = RowMapper(StaffMember, write=_write_staff, read=_drop("username_key"))
+
+# --- Inmates ------------------------------------------------------------------------
+
+
+def current_call_key(facility_code: str, call_number: str) -> str:
+    """The value of ``inmates.current_call_key`` for a current inmate."""
+    return f"{facility_code}/{call_number}"
+
+
+def _write_inmate(inmate: Inmate, data: dict[str, Any]) -> dict[str, Any]:
+    data["current_call_key"] = (
+        current_call_key(inmate.facility_code, inmate.call_number.value)
+        if inmate.is_current
+        else None
+    )
+    return data
+
+
+INMATES = RowMapper(Inmate, write=_write_inmate, read=_drop("current_call_key"))
+APPLICATIONS = RowMapper(ServiceApplication)
+GRANTS = RowMapper(Grant)
+POSTS = RowMapper(FamilyPost)
+
+# --- Notices ------------------------------------------------------------------------
+
+
+def _write_notice(notice: AgencyNotice, data: dict[str, Any]) -> dict[str, Any]:
+    data["published_month"] = notice.published_month
+    audience = data.pop("audience")
+    data["audience_scope"] = audience["scope"]
+    data["audience_facility_code"] = audience["facility_code"]
+    data["audience_inmate_id"] = audience["inmate_id"]
+    return data
+
+
+def _read_notice(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("published_month", None)
+    return _nest("audience", data, ("scope", "facility_code", "inmate_id"))
+
+
+NOTICES = RowMapper(AgencyNotice, write=_write_notice, read=_read_notice)
+MESSAGES = RowMapper(Message)
+AUDIT = RowMapper(AuditEvent)

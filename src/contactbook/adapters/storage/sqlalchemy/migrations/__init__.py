@@ -1,0 +1,1 @@
+"""Alembic migrations of the contactbook tables (run by ``SqlAlchemyStorage.migrate()``)."""

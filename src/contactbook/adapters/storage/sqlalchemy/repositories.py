@@ -1,0 +1,808 @@
+"""One repository per aggregate, each a thin layer of Core statements.
+
+Shared rules (see :mod:`contactbook.ports.storage`):
+
+* ``add`` inserts inside a SAVEPOINT, so a broken unique rule becomes
+  ``Conflict("duplicate")`` and the transaction stays usable. A write that loses
+  a deadlock or a serialization check is ``Conflict("stale_version")`` too.
+* ``replace(old, new)`` is ``UPDATE … WHERE id = :id AND version = :old_version``
+  (tokens: ``used_at`` unchanged) and checks that exactly one row matched;
+  otherwise ``NotFound`` when the row is absent, else ``Conflict("stale_version")``.
+* Lists are keyset pages: ``ORDER BY t, id`` (both descending for "newest
+  first") and, after a position ``(t0, id0)``, ``t >= t0 AND (t > t0 OR id > id0)``
+  (mirrored when descending), which every backend turns into an index range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from contactbook.adapters.storage.sqlalchemy import converter as mappers
+from contactbook.adapters.storage.sqlalchemy import tables
+from contactbook.adapters.storage.sqlalchemy.converter import RowMapper, username_key
+from contactbook.domain.account import FamilyMember, OneTimeToken
+from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
+from contactbook.domain.audit import AuditEvent
+from contactbook.domain.facility import Facility
+from contactbook.domain.inmate import Inmate
+from contactbook.domain.message import Message, MessageStatus
+from contactbook.domain.notice import AgencyNotice, AudienceScope
+from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
+from contactbook.domain.staff import StaffMember
+from contactbook.errors import Conflict, NotFound
+from contactbook.ports.storage import After
+
+if TYPE_CHECKING:
+    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
+
+__all__ = [
+    "SqlAccountRepository",
+    "SqlApplicationRepository",
+    "SqlAuditRepository",
+    "SqlFacilityRepository",
+    "SqlGrantRepository",
+    "SqlInmateRepository",
+    "SqlMessageRepository",
+    "SqlNoticeRepository",
+    "SqlPostRepository",
+    "SqlStaffRepository",
+    "SqlTokenRepository",
+    "post_queue_statement",
+]
+
+E = TypeVar("E")
+
+_UNIQUE_SQLSTATE = "23505"
+_MYSQL_DUPLICATE_ERRNOS = frozenset({1022, 1062, 1586})
+_SQLITE_UNIQUE_CODES = frozenset({1555, 2067})  # SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE
+_LOST_RACE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+_MYSQL_LOST_RACE_ERRNOS = frozenset({1213})  # ER_LOCK_DEADLOCK
+_AUDIT_CHUNK = 500
+
+
+def is_unique_violation(error: DBAPIError) -> bool:
+    """Whether a driver error says a unique rule (or the primary key) was broken."""
+    orig = error.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # MySQL drivers: (errno, message)
+        return args[0] in _MYSQL_DUPLICATE_ERRNOS
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code in _SQLITE_UNIQUE_CODES
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str):
+        return sqlstate == _UNIQUE_SQLSTATE
+    text = str(orig).lower()
+    return "unique" in text or "duplicate" in text
+
+
+def is_lost_race(error: DBAPIError) -> bool:
+    """Whether the database gave up on this transaction for another one's sake
+    (deadlock, serialization failure): another writer won, as with a stale version."""
+    orig = error.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_LOST_RACE_ERRNOS
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate in _LOST_RACE_SQLSTATES
+
+
+def _require_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+
+
+def keyset_after(
+    sort: ColumnElement[Any], key: ColumnElement[Any], after: After, *, newest_first: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after ``after`` in ``(sort, key)`` order (descending if newest first)."""
+    if after is None:
+        return true()
+    when, last_key = after
+    if newest_first:
+        return and_(sort <= when, or_(sort < when, key < last_key))
+    return and_(sort >= when, or_(sort > when, key > last_key))
+
+
+def keyset_page(
+    statement: Select[Any],
+    sort: ColumnElement[Any],
+    key: ColumnElement[Any],
+    *,
+    after: After,
+    newest_first: bool,
+    limit: int,
+) -> Select[Any]:
+    """``statement`` narrowed to one keyset page; rows without a sort time never show."""
+    _require_limit(limit)
+    order = (sort.desc(), key.desc()) if newest_first else (sort.asc(), key.asc())
+    return (
+        statement.where(
+            sort.is_not(None), keyset_after(sort, key, after, newest_first=newest_first)
+        )
+        .order_by(*order)
+        .limit(limit)
+    )
+
+
+def _among(column: ColumnElement[Any], values: frozenset[str] | None) -> ColumnElement[bool]:
+    """``column IN values``; None means no restriction, an empty set matches nothing."""
+    if values is None:
+        return true()
+    if not values:
+        return false()
+    if len(values) == 1:
+        return column == next(iter(values))
+    return column.in_(sorted(values))
+
+
+def _within(
+    column: ColumnElement[Any], start: datetime | None, end: datetime | None
+) -> ColumnElement[bool]:
+    """``start`` inclusive, ``end`` exclusive; None leaves that side open."""
+    conditions: list[ColumnElement[bool]] = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column < end)
+    return and_(true(), *conditions)
+
+
+class _Rows(Generic[E]):
+    """One table seen from a unit of work: fetching, inserting and compare-and-set."""
+
+    def __init__(
+        self, uow: SqlAlchemyUnitOfWork, table: Table, mapper: RowMapper[E], key: str = "id"
+    ) -> None:
+        self._uow = uow
+        self.table = table
+        self.mapper = mapper
+        self.key = table.c[key]
+
+    @property
+    def connection(self) -> Connection:
+        return self._uow.connection
+
+    def select(self) -> Select[Any]:
+        return select(self.table)
+
+    def one(self, statement: Select[Any]) -> E | None:
+        row = self.connection.execute(statement).first()
+        return None if row is None else self.mapper.from_row(row._mapping)
+
+    def all(self, statement: Select[Any]) -> list[E]:
+        rows = self.connection.execute(statement).all()
+        return [self.mapper.from_row(row._mapping) for row in rows]
+
+    def get(self, key: str) -> E | None:
+        return self.one(self.select().where(self.key == key))
+
+    def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
+        return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
+
+    def write(self, statement: Executable) -> int:
+        """Run one INSERT or UPDATE inside a SAVEPOINT and return its row count.
+
+        A broken unique rule becomes ``Conflict("duplicate")`` with the transaction
+        still usable; losing a deadlock or a serialization check becomes
+        ``Conflict("stale_version")`` (the database has then given up the whole
+        transaction, which the caller ends by leaving the unit of work).
+        """
+        savepoint = self.connection.begin_nested()
+        try:
+            count = self.connection.execute(statement).rowcount
+        except DBAPIError as error:
+            if is_lost_race(error):
+                with contextlib.suppress(DBAPIError):
+                    savepoint.rollback()
+                raise Conflict("stale_version") from error
+            savepoint.rollback()
+            if isinstance(error, IntegrityError) and is_unique_violation(error):
+                raise Conflict("duplicate") from None
+            raise
+        savepoint.commit()
+        return count
+
+    def add(self, entity: E) -> None:
+        self.write(self.table.insert().values(self.mapper.to_row(entity)))
+
+    def replace(self, old: E, new: E, guard: ColumnElement[bool]) -> None:
+        """Write ``new`` over the row of ``old`` if ``guard`` still holds for it."""
+        old_key = self.mapper.to_row(old)[self.key.name]
+        row = self.mapper.to_row(new)
+        if row[self.key.name] != old_key:
+            raise ValueError(
+                f"replace() keeps the key: {old_key!r} cannot become {row[self.key.name]!r}"
+            )
+        del row[self.key.name]
+        matched = self.write(self.table.update().where(self.key == old_key, guard).values(row))
+        if matched == 1:
+            return
+        exists = self.connection.execute(select(self.key).where(self.key == old_key)).first()
+        if exists is None:
+            raise NotFound()
+        raise Conflict("stale_version")
+
+    def replace_version(self, old: E, new: E) -> None:
+        """The usual compare-and-set: the row still has the version ``old`` was read at."""
+        version: int = getattr(old, "version")  # noqa: B009 - every versioned entity
+        self.replace(old, new, self.table.c.version == version)
+
+
+# --- Accounts and tokens --------------------------------------------------------------
+
+
+class SqlAccountRepository:
+    """Accounts, unique by canonical e-mail and by national ID."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.accounts, mappers.ACCOUNTS)
+
+    def add(self, account: FamilyMember) -> None:
+        self._rows.add(account)
+
+    def get(self, account_id: str) -> FamilyMember | None:
+        return self._rows.get(account_id)
+
+    def by_email(self, canonical_email: str) -> FamilyMember | None:
+        return self._rows.first_where(tables.accounts.c.email_canonical == canonical_email)
+
+    def by_national_id(self, national_id: str) -> FamilyMember | None:
+        return self._rows.first_where(tables.accounts.c.national_id == national_id)
+
+    def replace(self, old: FamilyMember, new: FamilyMember) -> None:
+        self._rows.replace_version(old, new)
+
+
+class SqlTokenRepository:
+    """One-time tokens, unique by hash; replaced only while ``used_at`` is unchanged."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.tokens, mappers.TOKENS)
+
+    def add(self, token: OneTimeToken) -> None:
+        self._rows.add(token)
+
+    def by_hash(self, token_hash: str) -> OneTimeToken | None:
+        return self._rows.first_where(tables.tokens.c.token_hash == token_hash)
+
+    def replace(self, old: OneTimeToken, new: OneTimeToken) -> None:
+        used_at = tables.tokens.c.used_at
+        guard = used_at.is_(None) if old.used_at is None else used_at == old.used_at
+        self._rows.replace(old, new, guard)
+
+
+# --- Facilities, staff, inmates -------------------------------------------------------
+
+
+class SqlFacilityRepository:
+    """Facilities, keyed by their code."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.facilities, mappers.FACILITIES, key="code")
+
+    def add(self, facility: Facility) -> None:
+        self._rows.add(facility)
+
+    def get(self, code: str) -> Facility | None:
+        return self._rows.get(code)
+
+    def list(self) -> Sequence[Facility]:
+        """Every facility, by code."""
+        return self._rows.all(self._rows.select().order_by(tables.facilities.c.code))
+
+    def replace(self, old: Facility, new: Facility) -> None:
+        self._rows.replace_version(old, new)
+
+
+class SqlStaffRepository:
+    """Staff members, unique by username (case-insensitive)."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.staff, mappers.STAFF)
+
+    def add(self, member: StaffMember) -> None:
+        self._rows.add(member)
+
+    def get(self, staff_id: str) -> StaffMember | None:
+        return self._rows.get(staff_id)
+
+    def by_username(self, username: str) -> StaffMember | None:
+        return self._rows.first_where(tables.staff.c.username_key == username_key(username))
+
+    def replace(self, old: StaffMember, new: StaffMember) -> None:
+        self._rows.replace_version(old, new)
+
+    def count(self) -> int:
+        total = self._rows.connection.execute(
+            select(func.count()).select_from(tables.staff)
+        ).scalar_one()
+        return int(total)
+
+
+class SqlInmateRepository:
+    """Inmates; a call number names one current inmate per facility."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.inmates, mappers.INMATES)
+
+    def add(self, inmate: Inmate) -> None:
+        self._rows.add(inmate)
+
+    def get(self, inmate_id: str) -> Inmate | None:
+        return self._rows.get(inmate_id)
+
+    def current_by_call_number(self, facility_code: str, call_number: str) -> Inmate | None:
+        c = tables.inmates.c
+        return self._rows.first_where(
+            c.facility_code == facility_code, c.call_number == call_number, c.left_at.is_(None)
+        )
+
+    def list_current(self, facility_code: str) -> Sequence[Inmate]:
+        """Current inmates of the facility, by call number."""
+        c = tables.inmates.c
+        return self._rows.all(
+            self._rows.select()
+            .where(c.facility_code == facility_code, c.left_at.is_(None))
+            .order_by(c.call_number, c.id)
+        )
+
+    def replace(self, old: Inmate, new: Inmate) -> None:
+        self._rows.replace_version(old, new)
+
+
+# --- Applications and grants ----------------------------------------------------------
+
+
+class SqlApplicationRepository:
+    """Service applications, listed by ``submitted_at``."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.applications, mappers.APPLICATIONS)
+
+    def add(self, application: ServiceApplication) -> None:
+        self._rows.add(application)
+
+    def get(self, application_id: str) -> ServiceApplication | None:
+        return self._rows.get(application_id)
+
+    def replace(self, old: ServiceApplication, new: ServiceApplication) -> None:
+        self._rows.replace_version(old, new)
+
+    def pending_for(self, applicant_id: str, inmate_id: str) -> ServiceApplication | None:
+        """The oldest pending application of this applicant for this inmate."""
+        c = tables.applications.c
+        return self._rows.one(
+            self._rows.select()
+            .where(
+                c.applicant_id == applicant_id,
+                c.inmate_id == inmate_id,
+                c.status == ApplicationStatus.PENDING.value,
+            )
+            .order_by(c.submitted_at, c.id)
+            .limit(1)
+        )
+
+    def list_by_applicant(
+        self, applicant_id: str, *, after: After, limit: int
+    ) -> Sequence[ServiceApplication]:
+        """Newest first by ``submitted_at``."""
+        c = tables.applications.c
+        return self._rows.all(
+            keyset_page(
+                self._rows.select().where(c.applicant_id == applicant_id),
+                c.submitted_at,
+                c.id,
+                after=after,
+                newest_first=True,
+                limit=limit,
+            )
+        )
+
+    def queue(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: ApplicationStatus | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[ServiceApplication]:
+        """Oldest first by ``submitted_at``; ``facility_codes`` None means all."""
+        c = tables.applications.c
+        statement = self._rows.select().where(_among(c.facility_code, facility_codes))
+        if status is not None:
+            statement = statement.where(c.status == status.value)
+        return self._rows.all(
+            keyset_page(
+                statement, c.submitted_at, c.id, after=after, newest_first=False, limit=limit
+            )
+        )
+
+
+class SqlGrantRepository:
+    """Grants; active ones are those not ended, listed oldest first."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.grants, mappers.GRANTS)
+
+    def add(self, grant: Grant) -> None:
+        self._rows.add(grant)
+
+    def get(self, grant_id: str) -> Grant | None:
+        return self._rows.get(grant_id)
+
+    def replace(self, old: Grant, new: Grant) -> None:
+        self._rows.replace_version(old, new)
+
+    def _active(self, *conditions: ColumnElement[bool]) -> list[Grant]:
+        c = tables.grants.c
+        return self._rows.all(
+            self._rows.select()
+            .where(c.ended_at.is_(None), *conditions)
+            .order_by(c.granted_at, c.id)
+        )
+
+    def active_for(self, account_id: str, inmate_id: str) -> Grant | None:
+        c = tables.grants.c
+        found = self._active(c.account_id == account_id, c.inmate_id == inmate_id)
+        return found[0] if found else None
+
+    def active_for_account(self, account_id: str) -> Sequence[Grant]:
+        return self._active(tables.grants.c.account_id == account_id)
+
+    def active_for_inmate(self, inmate_id: str) -> Sequence[Grant]:
+        return self._active(tables.grants.c.inmate_id == inmate_id)
+
+
+# --- Posts ------------------------------------------------------------------------------
+
+
+def post_queue_statement(
+    *,
+    facility_codes: frozenset[str] | None,
+    status: PostStatus | None,
+    submitted_from: datetime | None,
+    submitted_to: datetime | None,
+    after: After,
+    limit: int,
+) -> Select[Any]:
+    """The moderation queue's statement (public so a test can EXPLAIN it)."""
+    c = tables.posts.c
+    statement = select(tables.posts).where(
+        _among(c.facility_code, facility_codes),
+        _within(c.submitted_at, submitted_from, submitted_to),
+    )
+    if status is not None:
+        statement = statement.where(c.status == status.value)
+    return keyset_page(
+        statement, c.submitted_at, c.id, after=after, newest_first=False, limit=limit
+    )
+
+
+class SqlPostRepository:
+    """Family posts: the author's list, the review queue and the delivery list."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.posts, mappers.POSTS)
+
+    def add(self, post: FamilyPost) -> None:
+        self._rows.add(post)
+
+    def get(self, post_id: str) -> FamilyPost | None:
+        return self._rows.get(post_id)
+
+    def replace(self, old: FamilyPost, new: FamilyPost) -> None:
+        self._rows.replace_version(old, new)
+
+    def list_by_author(
+        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
+    ) -> Sequence[FamilyPost]:
+        """Newest first by ``submitted_at``."""
+        c = tables.posts.c
+        statement = self._rows.select().where(c.author_id == author_id)
+        if status is not None:
+            statement = statement.where(c.status == status.value)
+        return self._rows.all(
+            keyset_page(
+                statement, c.submitted_at, c.id, after=after, newest_first=True, limit=limit
+            )
+        )
+
+    def queue(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: PostStatus | None,
+        submitted_from: datetime | None,
+        submitted_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[FamilyPost]:
+        """Oldest first by ``submitted_at``; ``submitted_to`` is exclusive."""
+        return self._rows.all(
+            post_queue_statement(
+                facility_codes=facility_codes,
+                status=status,
+                submitted_from=submitted_from,
+                submitted_to=submitted_to,
+                after=after,
+                limit=limit,
+            )
+        )
+
+    def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
+        """The newest PENDING or APPROVED post of this author to this inmate."""
+        c = tables.posts.c
+        return self._rows.one(
+            self._rows.select()
+            .where(
+                c.author_id == author_id,
+                c.inmate_id == inmate_id,
+                c.status.in_(sorted(status.value for status in COUNTING_STATUSES)),
+            )
+            .order_by(c.submitted_at.desc(), c.id.desc())
+            .limit(1)
+        )
+
+    def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
+        """PENDING posts whose review deadline is at or before ``now``, earliest first."""
+        _require_limit(limit)
+        c = tables.posts.c
+        return self._rows.all(
+            self._rows.select()
+            .where(c.status == PostStatus.PENDING.value, c.review_deadline <= now)
+            .order_by(c.review_deadline, c.id)
+            .limit(limit)
+        )
+
+    def pending_for_inmate(self, inmate_id: str) -> Sequence[FamilyPost]:
+        """PENDING posts to this inmate, oldest first."""
+        c = tables.posts.c
+        return self._rows.all(
+            self._rows.select()
+            .where(c.inmate_id == inmate_id, c.status == PostStatus.PENDING.value)
+            .order_by(c.submitted_at, c.id)
+        )
+
+    def approved_undelivered(
+        self, facility_codes: frozenset[str] | None, *, after: After, limit: int
+    ) -> Sequence[FamilyPost]:
+        """APPROVED, not yet delivered, oldest decision first (sorted by ``decided_at``)."""
+        c = tables.posts.c
+        statement = self._rows.select().where(
+            c.status == PostStatus.APPROVED.value,
+            c.delivered_at.is_(None),
+            _among(c.facility_code, facility_codes),
+        )
+        return self._rows.all(
+            keyset_page(statement, c.decided_at, c.id, after=after, newest_first=False, limit=limit)
+        )
+
+
+# --- Notices ----------------------------------------------------------------------------
+
+
+def _reaches_family(
+    facility_codes: frozenset[str], inmate_ids: frozenset[str]
+) -> ColumnElement[bool]:
+    """Notices a family whose inmates are ``inmate_ids`` in ``facility_codes`` may read."""
+    c = tables.notices.c
+    return or_(
+        c.audience_scope == AudienceScope.EVERYONE.value,
+        and_(
+            c.audience_scope == AudienceScope.FACILITY.value,
+            _among(c.audience_facility_code, facility_codes),
+        ),
+        and_(
+            c.audience_scope == AudienceScope.INMATE.value,
+            _among(c.audience_inmate_id, inmate_ids),
+        ),
+    )
+
+
+class SqlNoticeRepository:
+    """Agency and facility notices; deleted ones are kept but never listed."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.notices, mappers.NOTICES)
+
+    def add(self, notice: AgencyNotice) -> None:
+        self._rows.add(notice)
+
+    def get(self, notice_id: str) -> AgencyNotice | None:
+        return self._rows.get(notice_id)
+
+    def replace(self, old: AgencyNotice, new: AgencyNotice) -> None:
+        self._rows.replace_version(old, new)
+
+    def list_admin(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        published_from: datetime | None,
+        published_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AgencyNotice]:
+        """Live notices published by those facilities (None: all, Agency's included),
+        newest first; ``published_from`` inclusive, ``published_to`` exclusive."""
+        c = tables.notices.c
+        statement = self._rows.select().where(
+            c.deleted_at.is_(None),
+            _among(c.publisher_facility, facility_codes),
+            _within(c.published_at, published_from, published_to),
+        )
+        return self._rows.all(
+            keyset_page(
+                statement, c.published_at, c.id, after=after, newest_first=True, limit=limit
+            )
+        )
+
+    def list_for_family(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AgencyNotice]:
+        """Live notices to everyone, to those facilities or to those inmates, newest first;
+        ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
+        c = tables.notices.c
+        statement = self._rows.select().where(
+            c.deleted_at.is_(None), _reaches_family(facility_codes, inmate_ids)
+        )
+        if month is not None:
+            statement = statement.where(c.published_month == month)
+        return self._rows.all(
+            keyset_page(
+                statement, c.published_at, c.id, after=after, newest_first=True, limit=limit
+            )
+        )
+
+    def months_for_family(
+        self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
+    ) -> Sequence[str]:
+        """The distinct ``YYYY-MM`` months with a live notice for this family, newest first."""
+        c = tables.notices.c
+        months = self._rows.connection.execute(
+            select(c.published_month)
+            .where(c.deleted_at.is_(None), _reaches_family(facility_codes, inmate_ids))
+            .distinct()
+            .order_by(c.published_month.desc())
+        ).scalars()
+        return [str(month) for month in months]
+
+
+# --- Messages ---------------------------------------------------------------------------
+
+
+class SqlMessageRepository:
+    """The outbox of mail and SMS messages."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork, *, skip_locked: bool) -> None:
+        self._rows = _Rows(uow, tables.messages, mappers.MESSAGES)
+        self._skip_locked = skip_locked
+
+    def add(self, message: Message) -> None:
+        self._rows.add(message)
+
+    def get(self, message_id: str) -> Message | None:
+        return self._rows.get(message_id)
+
+    def replace(self, old: Message, new: Message) -> None:
+        self._rows.replace_version(old, new)
+
+    def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
+        """PENDING messages due at ``now`` (no retry time, or one at or before ``now``),
+        oldest ``created_at`` first, row-locked until this unit of work ends; other
+        dispatchers skip locked rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL and
+        MariaDB/MySQL; SQLite serialises writers instead)."""
+        _require_limit(limit)
+        c = tables.messages.c
+        statement = (
+            self._rows.select()
+            .where(
+                c.status == MessageStatus.PENDING.value,
+                or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+            )
+            .order_by(c.created_at, c.id)
+            .limit(limit)
+        )
+        if self._skip_locked:
+            statement = statement.with_for_update(skip_locked=True)
+        return self._rows.all(statement)
+
+    def log_for(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
+        """SENT messages of one account, newest first by ``sent_at``."""
+        c = tables.messages.c
+        statement = self._rows.select().where(
+            c.account_id == account_id, c.status == MessageStatus.SENT.value
+        )
+        return self._rows.all(
+            keyset_page(statement, c.sent_at, c.id, after=after, newest_first=True, limit=limit)
+        )
+
+    def list_for_facility(
+        self, facility_code: str | None, *, after: After, limit: int
+    ) -> Sequence[Message]:
+        """Messages about one facility's business (None: all), newest first by ``created_at``."""
+        c = tables.messages.c
+        statement = self._rows.select()
+        if facility_code is not None:
+            statement = statement.where(c.facility_code == facility_code)
+        return self._rows.all(
+            keyset_page(statement, c.created_at, c.id, after=after, newest_first=True, limit=limit)
+        )
+
+
+# --- Audit ------------------------------------------------------------------------------
+
+
+class SqlAuditRepository:
+    """The append-only audit trail, unique by ``seq`` (the hash chain's order)."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = _Rows(uow, tables.audit, mappers.AUDIT)
+
+    def append(self, event: AuditEvent) -> None:
+        """Add the event; ``Conflict("duplicate")`` if its ``seq`` is taken."""
+        self._rows.add(event)
+
+    def last(self) -> AuditEvent | None:
+        c = tables.audit.c
+        return self._rows.one(self._rows.select().order_by(c.seq.desc()).limit(1))
+
+    def search(
+        self,
+        *,
+        actor_id: str | None,
+        target_id: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AuditEvent]:
+        """Newest first by ``at``; ``since`` inclusive, ``until`` exclusive."""
+        c = tables.audit.c
+        statement = self._rows.select().where(_within(c.at, since, until))
+        if actor_id is not None:
+            statement = statement.where(c.actor_id == actor_id)
+        if target_id is not None:
+            statement = statement.where(c.target_id == target_id)
+        return self._rows.all(
+            keyset_page(statement, c.at, c.id, after=after, newest_first=True, limit=limit)
+        )
+
+    def in_order(self) -> Iterator[AuditEvent]:
+        """Every event by ``seq`` ascending, read in chunks while the unit of work is open."""
+        c = tables.audit.c
+        last_seq: int | None = None
+        while True:
+            statement = self._rows.select().order_by(c.seq).limit(_AUDIT_CHUNK)
+            if last_seq is not None:
+                statement = statement.where(c.seq > last_seq)
+            chunk = self._rows.all(statement)
+            yield from chunk
+            if len(chunk) < _AUDIT_CHUNK:
+                return
+            last_seq = chunk[-1].seq

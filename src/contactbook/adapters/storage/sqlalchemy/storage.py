@@ -1,0 +1,393 @@
+"""The storage port on SQLAlchemy Core: SQLite, PostgreSQL (psycopg 3), MariaDB/MySQL.
+
+A unit of work is one connection and one transaction on it. Engines are set up
+per backend:
+
+* SQLite: WAL journal, ``foreign_keys=ON``, a busy timeout, and every transaction
+  opened with ``BEGIN IMMEDIATE`` (SQLAlchemy's pysqlite recipe: the driver's own
+  transaction handling is switched off and the ``begin`` event emits BEGIN), so
+  two writers queue for the lock instead of one failing half-way; SAVEPOINTs work.
+  An in-memory database (``sqlite://``) is one shared connection, migrated on open.
+* PostgreSQL: READ COMMITTED (the default); compare-and-set ``UPDATE``s wait for a
+  competing writer and then see its version.
+* MariaDB/MySQL: ``utf8mb4``, READ COMMITTED (like PostgreSQL, and without the
+  gap locks that would block the outbox while a dispatcher holds its claim).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import unquote
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from contactbook.adapters.storage.sqlalchemy import schema
+from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
+from contactbook.adapters.storage.sqlalchemy.errors import DatabaseUnavailable, SchemaNotCurrent
+from contactbook.adapters.storage.sqlalchemy.repositories import (
+    SqlAccountRepository,
+    SqlApplicationRepository,
+    SqlAuditRepository,
+    SqlFacilityRepository,
+    SqlGrantRepository,
+    SqlInmateRepository,
+    SqlMessageRepository,
+    SqlNoticeRepository,
+    SqlPostRepository,
+    SqlStaffRepository,
+    SqlTokenRepository,
+)
+from contactbook.ports.storage import (
+    AccountRepository,
+    ApplicationRepository,
+    AuditRepository,
+    FacilityRepository,
+    GrantRepository,
+    InmateRepository,
+    MessageRepository,
+    NoticeRepository,
+    PostRepository,
+    StaffRepository,
+    TokenRepository,
+)
+
+if TYPE_CHECKING:
+    from contactbook.ports.storage import Storage, UnitOfWork
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SqlAlchemyStorage",
+    "SqlAlchemyUnitOfWork",
+    "create_storage_engine",
+    "safe_url",
+]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another one before giving up."""
+
+_SKIP_LOCKED_DIALECTS = ("postgresql", *MYSQL_DIALECTS)
+_CONNECT_TIMEOUT_S = 10
+
+
+def safe_url(url: str | URL) -> str:
+    """``url`` for messages and logs: the password replaced by ``***``."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "<unparseable database URL>"
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":  # a file path: show it as typed
+        return unquote(shown)
+    return shown
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in database
+    )
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL (None for memory databases and ``file:`` URIs)."""
+    if url.get_backend_name() != "sqlite" or _is_memory_sqlite(url):
+        return None
+    database = url.database or ""
+    if database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _sqlite_events(engine: Engine, *, memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module (see the module doc).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_storage_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for ``url`` with the settings this storage relies on (see module doc)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        memory = _is_memory_sqlite(parsed)
+        if memory:
+            options.setdefault("poolclass", StaticPool)
+            options.setdefault("connect_args", {"check_same_thread": False})
+        engine = create_engine(parsed, **options)
+        _sqlite_events(engine, memory=memory)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    if backend == "postgresql":
+        options.setdefault("connect_args", {"connect_timeout": _CONNECT_TIMEOUT_S})
+    elif backend in MYSQL_DIALECTS:
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        options.setdefault("isolation_level", "READ COMMITTED")
+        options.setdefault("pool_recycle", 3600)
+        options.setdefault("connect_args", {"connect_timeout": _CONNECT_TIMEOUT_S})
+    return create_engine(parsed, **options)
+
+
+class SqlAlchemyUnitOfWork:
+    """One connection, one transaction: nothing is visible to others until ``commit()``.
+
+    The transaction begins with the first statement and a new one begins after
+    each ``commit()`` or ``rollback()``, so the unit of work stays usable inside
+    its ``with`` block, as the port requires.
+    """
+
+    accounts: AccountRepository
+    tokens: TokenRepository
+    facilities: FacilityRepository
+    inmates: InmateRepository
+    applications: ApplicationRepository
+    grants: GrantRepository
+    posts: PostRepository
+    notices: NoticeRepository
+    messages: MessageRepository
+    staff: StaffRepository
+    audit: AuditRepository
+
+    def __init__(self, storage: SqlAlchemyStorage) -> None:
+        self._storage = storage
+        self._connection: Connection | None = None
+        self._callbacks: list[Callable[[], None]] = []
+        self.accounts = SqlAccountRepository(self)
+        self.tokens = SqlTokenRepository(self)
+        self.facilities = SqlFacilityRepository(self)
+        self.inmates = SqlInmateRepository(self)
+        self.applications = SqlApplicationRepository(self)
+        self.grants = SqlGrantRepository(self)
+        self.posts = SqlPostRepository(self)
+        self.notices = SqlNoticeRepository(self)
+        self.messages = SqlMessageRepository(
+            self, skip_locked=storage.engine.dialect.name in _SKIP_LOCKED_DIALECTS
+        )
+        self.staff = SqlStaffRepository(self)
+        self.audit = SqlAuditRepository(self)
+
+    @property
+    def connection(self) -> Connection:
+        """This unit of work's connection (RuntimeError outside its ``with`` block)."""
+        if self._connection is None:
+            raise RuntimeError(
+                "this unit of work is not open: use it as `with storage.unit_of_work() as uow: ...`"
+            )
+        return self._connection
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already open; ask the storage for another")
+        self._connection = self._storage.connect()
+        self._callbacks = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        try:
+            self.rollback()
+        finally:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                connection.close()
+
+    def commit(self) -> None:
+        self.connection.commit()
+        self._callbacks.clear()
+
+    def rollback(self) -> None:
+        """Discard uncommitted changes and run the ``on_rollback`` callbacks once."""
+        connection = self.connection
+        callbacks, self._callbacks = self._callbacks, []
+        try:
+            connection.rollback()
+        finally:
+            _run_all(callbacks)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if this unit of work ends without committing."""
+        self.connection  # noqa: B018 - only inside the with block
+        self._callbacks.append(callback)
+
+
+def _run_all(callbacks: Sequence[Callable[[], None]]) -> None:
+    """Run every callback even if some fail, then raise the first failure."""
+    failures: list[Exception] = []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+class SqlAlchemyStorage:
+    """The storage port on one SQLAlchemy engine.
+
+    ``SqlAlchemyStorage(engine_or_url)`` only builds the engine (no I/O);
+    :meth:`from_url` also checks that the schema is at this version's revision
+    (or migrates it with ``migrate=True``), which is what ``contactbook.open()``
+    uses. An engine passed in stays the caller's: :meth:`close` leaves it open;
+    make it with :func:`create_storage_engine` to keep the settings above (without
+    them SQLite neither queues writers nor supports SAVEPOINTs properly).
+    """
+
+    def __init__(self, engine_or_url: Engine | str | URL, **engine_options: Any) -> None:
+        if isinstance(engine_or_url, Engine):
+            if engine_options:
+                raise TypeError("engine options apply only when a URL is given")
+            self.engine = engine_or_url
+            self._owns_engine = False
+        else:
+            self.engine = create_storage_engine(engine_or_url, **engine_options)
+            self._owns_engine = True
+
+    @classmethod
+    def from_url(
+        cls, url: str | URL, *, migrate: bool = False, **engine_options: Any
+    ) -> SqlAlchemyStorage:
+        """A storage on ``url`` whose schema is current.
+
+        With ``migrate=False`` (the default) a database that is missing, empty or
+        at another revision raises :class:`SchemaNotCurrent` saying what to run;
+        with ``migrate=True`` it is upgraded to the current revision first
+        (creating the tables in an empty database). An in-memory SQLite database
+        is always migrated. A database that cannot be reached raises
+        :class:`DatabaseUnavailable`. Neither message shows the password.
+        """
+        parsed = make_url(url)
+        storage = cls(parsed, **engine_options)
+        try:
+            if migrate or _is_memory_sqlite(parsed):
+                storage._make_sqlite_folder()
+                storage.migrate()
+            else:
+                storage.require_current_schema()
+        except BaseException:
+            storage.close()
+            raise
+        return storage
+
+    @property
+    def safe_url(self) -> str:
+        """The database URL without its password."""
+        return safe_url(self.engine.url)
+
+    def connect(self) -> Connection:
+        """A new connection, or :class:`DatabaseUnavailable` naming the URL."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as error:
+            raise DatabaseUnavailable(
+                f"cannot connect to the contactbook database {self.safe_url}: "
+                f"{_first_line(error.orig)}",
+                url=self.safe_url,
+            ) from error
+
+    def unit_of_work(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self)
+
+    def close(self) -> None:
+        """Close the pooled connections (unless the engine was handed in)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    # --- Schema -------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        """The database's schema revision (None: no contactbook tables yet)."""
+        with self.connect() as connection:
+            return schema.current_revision(connection)
+
+    def require_current_schema(self) -> None:
+        """Raise :class:`SchemaNotCurrent` unless the schema is at this version's revision."""
+        expected = schema.head_revision()
+        database = _sqlite_file(self.engine.url)
+        if database is not None and not database.exists():
+            self._schema_not_current(None, expected, "the database file does not exist")
+        current = self.schema_revision()
+        if current == expected:
+            return
+        if current is None:
+            self._schema_not_current(current, expected, "it has no contactbook tables")
+        known = {script.revision for script in schema.script_directory().walk_revisions()}
+        if current in known:
+            self._schema_not_current(
+                current, expected, f"its schema is at revision {current}, older than {expected}"
+            )
+        raise SchemaNotCurrent(
+            f"the contactbook database {self.safe_url} has schema revision {current}, which "
+            f"this version of contactbook does not know (it needs {expected}): the database "
+            "was migrated by a newer contactbook; upgrade contactbook",
+            url=self.safe_url,
+            current=current,
+            expected=expected,
+        )
+
+    def _schema_not_current(self, current: str | None, expected: str, why: str) -> None:
+        raise SchemaNotCurrent(
+            f"the contactbook database {self.safe_url} is not ready: {why}. "
+            "Create or upgrade its tables with `contactbook db upgrade` "
+            "(or `book.migrate()` in Python), or open it with migrate=True",
+            url=self.safe_url,
+            current=current,
+            expected=expected,
+        )
+
+    def _make_sqlite_folder(self) -> None:
+        """Create the folder of a SQLite file about to be created."""
+        database = _sqlite_file(self.engine.url)
+        if database is None:
+            return
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnavailable(
+                f"cannot create the folder of the contactbook database {self.safe_url}: {error}",
+                url=self.safe_url,
+            ) from error
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to ``revision`` (default: this version's), creating the
+        tables in an empty database. Safe to run again: a current schema is left as is."""
+        with self.connect() as connection, connection.begin():
+            schema.upgrade(connection, revision)
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip() if error is not None else ""
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+if TYPE_CHECKING:
+
+    def _conforms_to_the_port(storage: SqlAlchemyStorage, uow: SqlAlchemyUnitOfWork) -> Storage:
+        """Checked by mypy only: the classes satisfy the protocols structurally."""
+        _: UnitOfWork = uow
+        return storage

@@ -1,0 +1,138 @@
+"""Bad input at the storage layer: an unreachable database, or one whose schema is not
+this contactbook's, gives a clear error naming the URL (never the password) and what
+to run."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+import contactbook
+from contactbook.adapters.storage.sqlalchemy import (
+    DatabaseUnavailable,
+    SchemaNotCurrent,
+    SqlAlchemyStorage,
+    schema,
+)
+
+PASSWORD = "s3cr3t-pw"
+
+# Port 1 on the loopback: nothing listens there, so the connection is refused at once.
+UNREACHABLE = [
+    f"postgresql+psycopg://contactbook:{PASSWORD}@127.0.0.1:1/contactbook",
+    f"mysql+pymysql://contactbook:{PASSWORD}@127.0.0.1:1/contactbook?charset=utf8mb4",
+    f"mariadb+pymysql://contactbook:{PASSWORD}@127.0.0.1:1/contactbook",
+]
+
+
+@pytest.mark.parametrize("url", UNREACHABLE, ids=lambda url: url.split(":", 1)[0])
+@pytest.mark.parametrize("migrate", [False, True], ids=["check", "migrate"])
+def test_an_unreachable_database_names_the_url_without_the_password(
+    url: str, migrate: bool
+) -> None:
+    with pytest.raises(DatabaseUnavailable) as raised:
+        SqlAlchemyStorage.from_url(url, migrate=migrate)
+    message = str(raised.value)
+    hidden = make_url(url).render_as_string(hide_password=True)
+    assert hidden in message
+    assert "***" in message
+    assert PASSWORD not in message
+    assert PASSWORD not in raised.value.url
+    assert isinstance(raised.value, RuntimeError)
+
+
+def test_contactbook_open_reports_an_unreachable_database(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:1") as raised:
+        contactbook.open(
+            database=UNREACHABLE[0],
+            files=str(tmp_path / "files"),
+            mail="memory://",
+            sms="memory://",
+        )
+    assert PASSWORD not in str(raised.value)
+
+
+def test_a_unit_of_work_on_a_database_gone_away_names_the_url() -> None:
+    storage = SqlAlchemyStorage(UNREACHABLE[0])  # building it does no I/O
+    try:
+        with pytest.raises(DatabaseUnavailable) as raised, storage.unit_of_work():
+            pass
+        assert PASSWORD not in str(raised.value)
+        assert "127.0.0.1:1" in str(raised.value)
+    finally:
+        storage.close()
+
+
+def test_a_sqlite_folder_that_cannot_exist_is_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DatabaseUnavailable, match="a-file"):
+        SqlAlchemyStorage.from_url(f"sqlite:///{blocker / 'contactbook.db'}", migrate=True)
+
+
+def _assert_says_what_to_run(error: SchemaNotCurrent) -> None:
+    message = str(error)
+    assert "contactbook db upgrade" in message
+    assert "book.migrate()" in message
+    assert error.expected == schema.head_revision()
+
+
+def test_a_missing_sqlite_file_is_not_created_silently(tmp_path: Path) -> None:
+    database = tmp_path / "nowhere" / "contactbook.db"
+    with pytest.raises(SchemaNotCurrent) as raised:
+        SqlAlchemyStorage.from_url(f"sqlite:///{database}")
+    _assert_says_what_to_run(raised.value)
+    assert str(database) in str(raised.value)
+    assert "does not exist" in str(raised.value)
+    assert not database.exists() and not database.parent.exists()
+
+
+def test_an_empty_sqlite_database_is_not_migrated_silently(tmp_path: Path) -> None:
+    database = tmp_path / "empty.db"
+    sqlite3.connect(database).close()
+    with pytest.raises(SchemaNotCurrent) as raised:
+        SqlAlchemyStorage.from_url(f"sqlite:///{database}")
+    _assert_says_what_to_run(raised.value)
+    assert raised.value.current is None
+    assert "no contactbook tables" in str(raised.value)
+
+
+def test_migrate_true_creates_the_tables_and_folder(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'contactbook.db'}"
+    SqlAlchemyStorage.from_url(url, migrate=True).close()
+    storage = SqlAlchemyStorage.from_url(url)  # now current: no error
+    try:
+        assert storage.schema_revision() == schema.head_revision()
+    finally:
+        storage.close()
+
+
+def test_a_schema_from_a_newer_contactbook_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'future.db'}"
+    storage = SqlAlchemyStorage.from_url(url, migrate=True)
+    with storage.engine.begin() as connection:
+        connection.execute(text(f"UPDATE {schema.VERSION_TABLE} SET version_num = 'ffff9999'"))
+    storage.close()
+    with pytest.raises(SchemaNotCurrent, match="newer contactbook") as raised:
+        SqlAlchemyStorage.from_url(url)
+    assert raised.value.current == "ffff9999"
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_an_unmigrated_server_database_names_the_url_without_the_password(
+    backend: str, make_database_url: Callable[[str], str]
+) -> None:
+    url = make_url(make_database_url(backend))
+    if backend == "postgresql":  # trust authentication: the password is not checked
+        url = url.set(password=PASSWORD)
+    with pytest.raises(SchemaNotCurrent) as raised:
+        SqlAlchemyStorage.from_url(url)
+    _assert_says_what_to_run(raised.value)
+    message = str(raised.value)
+    assert url.render_as_string(hide_password=True) in message
+    assert PASSWORD not in message
