@@ -56,11 +56,16 @@ class Message:
     last_error: str = ""
     version: int = 1
 
+    def leased(self, until: datetime) -> Message:
+        """Claimed by one dispatcher: no other sees it as due before ``until``."""
+        return attrs.evolve(self, next_attempt_at=until, version=self.version + 1)
+
     def sent(self, at: datetime) -> Message:
         return attrs.evolve(
             self,
             status=MessageStatus.SENT,
             sent_at=at,
+            next_attempt_at=None,
             attempts=self.attempts + 1,
             last_error="",
             version=self.version + 1,

@@ -156,20 +156,31 @@ class Messages:
             uow.commit()
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
-        """Send due messages. Each outcome is committed at once, so none is sent twice
-        by this dispatcher and a crash resends at most the message in flight (its
-        Message-ID stays the same, so the receiver can recognise it)."""
+        """Send due messages; several dispatchers may run at once.
+
+        Claiming leases the messages (committed at once), so no other dispatcher
+        sends them; each outcome is committed right after its send. A dispatcher
+        that dies mid-batch leaves its lease to expire, and the message in flight
+        may go out again with the same Message-ID, which the receiver can recognise.
+        """
         ctx = self._ctx
         sent = retrying = failed = 0
         with ctx.uow() as uow:
-            due = list(uow.messages.claim_due(ctx.now(), limit=limit))
+            lease_end = ctx.now() + ctx.settings.dispatch_lease
+            due: list[tuple[Message, Message]] = []
+            for message in uow.messages.claim_due(ctx.now(), limit=limit):
+                leased = message.leased(lease_end)
+                uow.messages.replace(message, leased)
+                due.append((message, leased))
             uow.commit()
+        done = 0
         try:
-            for claimed in due:
+            for _, claimed in due:
+                done += 1
                 with ctx.uow() as uow:
                     message = uow.messages.get(claimed.id)
-                    if message is None or message.status is not MessageStatus.PENDING:
-                        continue
+                    if message is None or message.version != claimed.version:
+                        continue  # the lease ran out and another dispatcher took it
                     unavailable = False
                     try:
                         self._send(message)
@@ -191,11 +202,30 @@ class Messages:
                 if unavailable:
                     break  # the server is down: the rest of the batch waits for the next run
         finally:
+            self._release(due[done:])
             for channel in (ctx.mailer, ctx.sms):
                 close = getattr(channel, "close", None)
                 if callable(close):
                     close()
         return DispatchReport(sent, retrying, failed)
+
+    def _release(self, unsent: list[tuple[Message, Message]]) -> None:
+        """Give back the leases of messages this batch did not get to."""
+        if not unsent:
+            return
+        with self._ctx.uow() as uow:
+            for original, claimed in unsent:
+                current = uow.messages.get(claimed.id)
+                if current is not None and current.version == claimed.version:
+                    uow.messages.replace(
+                        current,
+                        attrs.evolve(
+                            current,
+                            next_attempt_at=original.next_attempt_at,
+                            version=current.version + 1,
+                        ),
+                    )
+            uow.commit()
 
     def _send(self, message: Message) -> None:
         if message.channel is Channel.SMS:

@@ -23,4 +23,7 @@ class Settings:
     max_lock: timedelta = timedelta(minutes=15)
     dispatch_max_attempts: int = 5
     dispatch_backoff: timedelta = timedelta(minutes=1)
+    dispatch_lease: timedelta = timedelta(minutes=5)
+    """How long a claimed message is hidden from other dispatchers; a dispatcher that
+    dies mid-batch leaves its messages to be sent again after this."""
     deletion_deadline_days: int = 30
