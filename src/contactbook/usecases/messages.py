@@ -178,9 +178,10 @@ class Messages:
             for _, claimed in due:
                 done += 1
                 with ctx.uow() as uow:
-                    message = uow.messages.get(claimed.id)
-                    if message is None or message.version != claimed.version:
+                    current = uow.messages.get(claimed.id)
+                    if current is None or current.version != claimed.version:
                         continue  # the lease ran out and another dispatcher took it
+                    message = current
                     unavailable = False
                     try:
                         self._send(message)
