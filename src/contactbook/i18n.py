@@ -49,12 +49,18 @@ def translate(msgid: str, locale: str = "zh_TW", /, **params: Any) -> str:
     """The text of ``msgid`` in ``locale`` with ``{name}`` fields filled in.
 
     Falls back to English, then to the msgid itself, so a missing text is
-    visible but never a crash.
+    visible but never a crash; a missing parameter is left empty.
     """
     text = catalog(locale).get(msgid) or catalog("en").get(msgid) or msgid
-    if params:
-        try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):
-            return text
-    return text
+    try:
+        return text.format_map(_Blanks(params))
+    except (IndexError, ValueError):
+        return text
+
+
+class _Blanks(dict[str, Any]):
+    """Parameters for a text; one the caller did not give reads as empty, never as
+    a raw ``{placeholder}`` in front of a person."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
