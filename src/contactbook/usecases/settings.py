@@ -14,6 +14,8 @@ class Settings:
     base_url: str = "http://localhost:8000"
     """Links in mail are built from this, never from a request's Host header."""
     consent_notice_version: str = "2020-10"
+    mail_template_dir: str | None = None
+    """A folder of ``<cause>.<locale>.txt`` templates replacing the shipped ones."""
     verification_token_ttl: timedelta = timedelta(hours=24)
     reset_token_ttl: timedelta = timedelta(hours=1)
     family_password_min: int = 12
