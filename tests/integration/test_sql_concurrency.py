@@ -18,7 +18,6 @@ import pytest
 from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage, metadata
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
-from contactbook.domain.audit import AuditEvent
 from contactbook.domain.facility import Facility
 from contactbook.domain.message import Message, MessageStatus
 from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
@@ -34,7 +33,6 @@ from contactbook.testing.storage_contract import (
     STAFF,
     at,
     make_application,
-    make_audit_event,
     make_message,
     make_post,
     seed,
@@ -178,25 +176,6 @@ def test_racing_publishers_post_once_in_a_period(world: SqlAlchemyStorage) -> No
     with world.unit_of_work() as uow:
         posted = uow.posts.list_by_author(ACCOUNT, status=None, after=None, limit=10)
     assert len(posted) == 1
-
-
-def test_racing_audit_writers_cannot_share_a_seq(world: SqlAlchemyStorage) -> None:
-    seed(world, make_audit_event(1))
-
-    def read(uow: UnitOfWork, n: int) -> AuditEvent:
-        last = uow.audit.last()
-        assert last is not None
-        return last
-
-    def write(uow: UnitOfWork, n: int, last: AuditEvent) -> AuditEvent:
-        event = make_audit_event(last.seq + 1, id=f"audit-writer-{n}")
-        uow.audit.append(event)
-        return event
-
-    results = race(world, 2, read, write)
-    assert _outcomes(results) == ["conflict:duplicate", "ok"]
-    with world.unit_of_work() as uow:
-        assert [event.seq for event in uow.audit.in_order()] == [1, 2]
 
 
 def test_a_deadlock_ends_as_one_conflict(world: SqlAlchemyStorage) -> None:

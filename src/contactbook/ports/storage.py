@@ -219,7 +219,11 @@ class AuditRepository(Protocol):
         """Add the event; ``Conflict`` if its ``seq`` is taken (another writer won)."""
         ...
 
-    def last(self) -> AuditEvent | None: ...
+    def last(self) -> AuditEvent | None:
+        """The newest event; on stores with concurrent writers it is locked for this
+        unit of work, so writers append in turn."""
+        ...
+
     def search(
         self,
         *,

@@ -32,15 +32,17 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
+from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
 from contactbook.adapters.storage.sqlalchemy.converter import RowMapper, username_key
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
-from contactbook.domain.audit import AuditEvent
+from contactbook.domain.audit import GENESIS_HASH, AuditEvent
 from contactbook.domain.facility import Facility
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message, MessageStatus
@@ -759,18 +761,111 @@ class SqlMessageRepository:
 
 
 class SqlAuditRepository:
-    """The append-only audit trail, unique by ``seq`` (the hash chain's order)."""
+    """The append-only audit trail, unique by ``seq`` (the hash chain's order).
 
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+    Every writer extends the one chain: it reads the newest event and appends the
+    next ``seq``. So that concurrent units of work take turns instead of racing
+    for one ``seq``, the one-row table ``audit_head`` names the newest event and
+    :meth:`last` and :meth:`append` lock that row (``SELECT … FOR UPDATE`` on
+    PostgreSQL and MariaDB/MySQL, ``lock_head``; SQLite's ``BEGIN IMMEDIATE``
+    already lets one writer in at a time) until the unit of work ends. A second
+    writer waits in :meth:`last` until the first commits or rolls back, then reads
+    the head as it was left and the event it names. Audited writes are thus
+    serialised from their ``last()`` to their commit; everything they do before
+    ``last()`` still runs side by side.
+    """
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork, *, lock_head: bool) -> None:
         self._rows = _Rows(uow, tables.audit, mappers.AUDIT)
+        self._lock_head = lock_head
 
     def append(self, event: AuditEvent) -> None:
-        """Add the event; ``Conflict("duplicate")`` if its ``seq`` is taken."""
+        """Add the event and move the head to it; ``Conflict("duplicate")`` if its
+        ``seq`` is taken (a caller that did not take its ``seq`` from :meth:`last`).
+
+        The head only moves forward, so events added out of order (seeding, copying)
+        still leave it at the highest ``seq``."""
+        head_seq = self._head_seq()
         self._rows.add(event)
+        if event.seq > head_seq:
+            h = tables.audit_head.c
+            self._rows.connection.execute(
+                tables.audit_head.update()
+                .where(h.id == tables.AUDIT_HEAD_ID)
+                .values(seq=event.seq, hash=event.hash)
+            )
 
     def last(self) -> AuditEvent | None:
+        """The newest event, the head locked until this unit of work ends (see above).
+
+        The event is the one the head names, read after the lock is held: under
+        READ COMMITTED each statement sees what was committed before it began, so a
+        writer that waited sees the event its predecessor added with the head."""
+        head_seq = self._head_seq()
+        if head_seq == 0:
+            return None
+        c = tables.audit.c
+        event = self._rows.one(self._rows.select().where(c.seq == head_seq))
+        if event is None:  # events removed behind the head's back: the newest left
+            return self._newest()
+        return event
+
+    def _newest(self) -> AuditEvent | None:
         c = tables.audit.c
         return self._rows.one(self._rows.select().order_by(c.seq.desc()).limit(1))
+
+    def _head_seq(self) -> int:
+        """The head's ``seq``, its row locked; the row is put back first if missing."""
+        seq = self._read_head_seq()
+        if seq is None:
+            self._restore_head()
+            seq = self._read_head_seq()
+            if seq is None:  # pragma: no cover - the row was just inserted or found
+                raise RuntimeError("the audit_head row is missing")
+        return seq
+
+    def _read_head_seq(self) -> int | None:
+        h = tables.audit_head.c
+        statement = select(h.seq).where(h.id == tables.AUDIT_HEAD_ID)
+        if self._lock_head:
+            statement = statement.with_for_update()
+        try:
+            seq = self._rows.connection.execute(statement).scalar_one_or_none()
+        except DBAPIError as error:
+            if is_lost_race(error):  # a deadlock through another row, given up on us
+                raise Conflict("stale_version") from error
+            raise
+        return None if seq is None else int(seq)
+
+    def _restore_head(self) -> None:
+        """Insert the head row at the newest event, unless another writer just did.
+
+        The migrations create the row; it is only missing when its table was
+        emptied (as tests do between cases). Writers that find it missing at the
+        same time queue on the insert of the row's key; all but the first leave
+        it as the first one wrote it."""
+        newest = self._newest()
+        values = {
+            "id": tables.AUDIT_HEAD_ID,
+            "seq": newest.seq if newest else 0,
+            "hash": newest.hash if newest else GENESIS_HASH,
+        }
+        connection = self._rows.connection
+        dialect = connection.dialect.name
+        if dialect == "postgresql":
+            connection.execute(
+                postgresql.insert(tables.audit_head).values(values).on_conflict_do_nothing()
+            )
+        elif dialect in MYSQL_DIALECTS:
+            insert = mysql.insert(tables.audit_head).values(values)
+            connection.execute(insert.on_duplicate_key_update(id=insert.inserted.id))
+        elif dialect == "sqlite":
+            connection.execute(
+                sqlite.insert(tables.audit_head).values(values).on_conflict_do_nothing()
+            )
+        else:  # pragma: no cover - the backends above are the supported ones
+            with contextlib.suppress(Conflict):
+                self._rows.write(tables.audit_head.insert().values(values))
 
     def search(
         self,

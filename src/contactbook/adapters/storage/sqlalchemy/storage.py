@@ -12,6 +12,9 @@ per backend:
   competing writer and then see its version.
 * MariaDB/MySQL: ``utf8mb4``, READ COMMITTED (like PostgreSQL, and without the
   gap locks that would block the outbox while a dispatcher holds its claim).
+
+On PostgreSQL and MariaDB/MySQL, writers of the audit chain lock its one-row
+head (``SELECT … FOR UPDATE``) and so append in turn, as SQLite's writers do.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ __all__ = [
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another one before giving up."""
 
-_SKIP_LOCKED_DIALECTS = ("postgresql", *MYSQL_DIALECTS)
+_ROW_LOCKING_DIALECTS = ("postgresql", *MYSQL_DIALECTS)
+"""Dialects with ``SELECT … FOR UPDATE [SKIP LOCKED]`` (SQLite locks the whole database)."""
 _CONNECT_TIMEOUT_S = 10
 
 
@@ -180,11 +184,10 @@ class SqlAlchemyUnitOfWork:
         self.grants = SqlGrantRepository(self)
         self.posts = SqlPostRepository(self)
         self.notices = SqlNoticeRepository(self)
-        self.messages = SqlMessageRepository(
-            self, skip_locked=storage.engine.dialect.name in _SKIP_LOCKED_DIALECTS
-        )
+        row_locking = storage.engine.dialect.name in _ROW_LOCKING_DIALECTS
+        self.messages = SqlMessageRepository(self, skip_locked=row_locking)
         self.staff = SqlStaffRepository(self)
-        self.audit = SqlAuditRepository(self)
+        self.audit = SqlAuditRepository(self, lock_head=row_locking)
 
     @property
     def connection(self) -> Connection:

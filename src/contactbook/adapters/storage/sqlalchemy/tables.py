@@ -13,6 +13,9 @@ repository fills ``inmates.current_call_key`` (facility and call number while
 the inmate is current, NULL after they leave) and a unique index on it lets
 NULLs repeat. The column is filled on every backend so rows move between them.
 
+One table is no aggregate: ``audit_head``, a single row naming the audit chain's
+newest event, which writers lock so that they append to the chain in turn.
+
 Each keyset list has an index that starts with its equality filters and ends
 with its sort key and the id, e.g. the moderation queue's
 ``ix_posts_queue (facility_code, status, submitted_at, id)``.
@@ -25,6 +28,7 @@ from typing import Any, Literal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -48,10 +52,12 @@ from contactbook.adapters.storage.sqlalchemy.columns import (
 )
 
 __all__ = [
+    "AUDIT_HEAD_ID",
     "PARTIAL_INDEX_DIALECTS",
     "accounts",
     "applications",
     "audit",
+    "audit_head",
     "facilities",
     "grants",
     "include_object",
@@ -436,6 +442,22 @@ audit = Table(
     Index("ix_audit_at", "at", "id"),
     Index("ix_audit_by_actor", "actor_id", "at", "id"),
     Index("ix_audit_by_target", "target_id", "at", "id"),
+    **_MYSQL_TABLE,
+)
+
+AUDIT_HEAD_ID = 1
+"""The id of the one row of ``audit_head``."""
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    # The newest event of the chain: its seq (0 while there is none) and hash (the
+    # genesis hash then). Writers lock this row before reading the newest event, so
+    # they extend the chain in turn (see ``SqlAuditRepository``).
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint(f"id = {AUDIT_HEAD_ID}", name="single_row"),
     **_MYSQL_TABLE,
 )
 
