@@ -318,12 +318,11 @@ class Applications:
         version: int,
     ) -> ApplicationView:
         ctx = self._ctx
+        chosen = _rejection_reason(reason)
         now = ctx.now()
         with ctx.uow() as uow:
             member, application = self._load(uow, staff, application_id)
-            after = application.reject(
-                ApplicationRejectionReason(reason), note, by=member.id, at=now, version=version
-            )
+            after = application.reject(chosen, note, by=member.id, at=now, version=version)
             uow.applications.replace(application, after)
             applicant = uow.accounts.get(application.applicant_id)
             view = self._view(uow, after)
@@ -353,6 +352,18 @@ class Applications:
             )
             uow.commit()
         return view
+
+
+def _rejection_reason(reason: object) -> ApplicationRejectionReason:
+    """The chosen 不通過原因; none chosen (請選擇) or an unknown one is a field error."""
+    if reason is None or not str(reason).strip():
+        raise ValidationError(
+            "rejection_reason_required", fields={"reason": "rejection_reason_required"}
+        )
+    try:
+        return ApplicationRejectionReason(str(reason).strip())
+    except ValueError:
+        raise ValidationError("invalid_value", fields={"reason": "invalid_value"}) from None
 
 
 def _key(application: ServiceApplication) -> tuple[datetime, str]:

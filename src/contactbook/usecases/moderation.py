@@ -84,6 +84,18 @@ class ReviewSheet:
     rejection_reasons: tuple[tuple[str, str], ...]
 
 
+def _rejection_reason(reason: object) -> PostRejectionReason:
+    """The chosen 不通過原因; none chosen (請選擇) or an unknown one is a field error."""
+    if reason is None or not str(reason).strip():
+        raise ValidationError(
+            "rejection_reason_required", fields={"reason": "rejection_reason_required"}
+        )
+    try:
+        return PostRejectionReason(str(reason).strip())
+    except ValueError:
+        raise ValidationError("invalid_value", fields={"reason": "invalid_value"}) from None
+
+
 def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS] + "..."
@@ -273,15 +285,14 @@ class Moderation:
     ) -> PostView:
         """審核未通過 with a reason; the 3rd rejection suspends posting for a month."""
         ctx = self._ctx
+        chosen = _rejection_reason(reason)
         now = ctx.now()
         with ctx.uow() as uow:
             member, post = self._load(uow, staff, post_id)
             inmate = uow.inmates.get(post.inmate_id)
             facility = uow.facilities.get(post.facility_code)
             assert inmate is not None and facility is not None
-            after = post.reject(
-                PostRejectionReason(reason), note, by=member.id, at=now, version=version
-            )
+            after = post.reject(chosen, note, by=member.id, at=now, version=version)
             uow.posts.replace(post, after)
             author = uow.accounts.get(post.author_id)
             if author is not None:
