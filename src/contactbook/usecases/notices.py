@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -31,7 +32,7 @@ from contactbook.usecases.labels import label
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
-from contactbook.usecases.uploads import Download, open_download, store_uploads
+from contactbook.usecases.uploads import Download, Upload, open_download, store_uploads
 from contactbook.usecases.views import AttachmentView, attachment_views, inmate_label
 
 __all__ = ["MonthLabel", "NoticeAdminItem", "NoticeCard", "NoticeDetail", "Notices"]
@@ -144,11 +145,8 @@ class Notices:
         return member, notice
 
     def _store(
-        self, uow: UnitOfWork, draft_files: list[object], existing: tuple[StoredFile, ...]
+        self, uow: UnitOfWork, uploads: Sequence[Upload], existing: tuple[StoredFile, ...]
     ) -> tuple[StoredFile, ...]:
-        from contactbook.usecases.uploads import Upload
-
-        uploads = [f for f in draft_files if isinstance(f, Upload)]
         if len(existing) + len(uploads) > MAX_NOTICE_ATTACHMENTS:
             raise ValidationError(
                 "too_many_attachments",
@@ -175,7 +173,7 @@ class Notices:
         with ctx.uow() as uow:
             member = access.staff_with_role(uow, staff, Role.PUBLISHER)
             audience = self._audience(uow, member, draft.audience)
-            files = self._store(uow, list(draft.attachments), ())
+            files = self._store(uow, draft.attachments, ())
             facility = uow.facilities.get(member.facility_code) if member.facility_code else None
             notice = AgencyNotice(
                 id=new_id(),
@@ -244,7 +242,7 @@ class Notices:
             kept = tuple(
                 f for f in notice.attachments if f.id not in set(changes.remove_attachments)
             )
-            files = self._store(uow, list(changes.add_attachments), kept)
+            files = self._store(uow, changes.add_attachments, kept)
             after = notice.edited(
                 title=clean_text(changes.title, field="title", max_chars=NOTICE_TITLE_MAX)
                 if changes.title is not None

@@ -8,9 +8,11 @@ import attrs
 
 from contactbook.domain.application import ApplicationStatus, ServiceApplication
 from contactbook.domain.facility import Facility
+from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.masking import mask_name
 from contactbook.domain.post import FamilyPost, PostStatus
+from contactbook.domain.relationship import Service
 from contactbook.domain.time import format_date
 from contactbook.usecases.labels import label
 
@@ -61,13 +63,10 @@ class PostView:
     can_revise: bool
 
 
-def attachment_views(post_files: tuple[object, ...]) -> tuple[AttachmentView, ...]:
-    from contactbook.domain.files import StoredFile
-
+def attachment_views(files: tuple[StoredFile, ...]) -> tuple[AttachmentView, ...]:
     return tuple(
         AttachmentView(f.id, f.display_name, f.content_type, f.size, f.thumbnail_key is not None)
-        for f in post_files
-        if isinstance(f, StoredFile)
+        for f in files
     )
 
 
@@ -122,8 +121,6 @@ class ApplicationView:
 def application_view(
     application: ServiceApplication, inmate: Inmate | None, facility: Facility | None
 ) -> ApplicationView:
-    from contactbook.domain.relationship import Service
-
     ordered = [s for s in Service if s in application.services]
     approved = [s for s in Service if s in application.approved_services]
     return ApplicationView(
