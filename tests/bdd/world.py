@@ -8,6 +8,7 @@ features; the world keeps what the scenario created by the names it used.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -79,18 +80,21 @@ def _sqlite_available() -> bool:
     return importlib.util.find_spec("contactbook.adapters.storage.sqlalchemy") is not None
 
 
-def make_book(wiring: str, tmp_path: Path, clock: MovableClock) -> contactbook.ContactBook:
+def make_book(
+    wiring: str, tmp_path: Path, clock: MovableClock, template: Path | None = None
+) -> contactbook.ContactBook:
     if wiring == "sqlite":
-        database = f"sqlite:///{tmp_path / 'contactbook.db'}"
-        files = str(tmp_path / "files")
+        database = tmp_path / "contactbook.db"
+        if template is not None:
+            shutil.copyfile(template, database)  # migrated once per session, not per scenario
         return contactbook.open(
-            database=database,
-            files=files,
+            database=f"sqlite:///{database}",
+            files=str(tmp_path / "files"),
             mail="memory://",
             sms="memory://",
             clock=clock,
             hasher=FastPasswordHasher(),
-            migrate=True,
+            migrate=template is None,
         )
     return contactbook.open(
         database="memory://",
@@ -111,10 +115,19 @@ def wiring(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at the current schema, copied for each scenario."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    make_book("sqlite", folder, MovableClock(START)).close()
+    return folder / "contactbook.db"
+
+
 @pytest.fixture
-def world(wiring: str, tmp_path: Path) -> Iterator[World]:
+def world(wiring: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
     clock = MovableClock(START)
-    book = make_book(wiring, tmp_path, clock)
+    template = request.getfixturevalue("migrated_sqlite") if wiring == "sqlite" else None
+    book = make_book(wiring, tmp_path, clock, template)
     try:
         yield World(book, clock)
     finally:
