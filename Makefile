@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck contracts unit features clean
+.PHONY: test demo walkthrough e2e lint typecheck contracts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,web]'
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -28,7 +28,13 @@ test: lint typecheck contracts
 	$(BIN)/pytest tests features
 
 demo: $(STAMP)
+	$(BIN)/python -m examples.web
+
+walkthrough: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

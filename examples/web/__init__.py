@@ -1,0 +1,1 @@
+"""The web example of contactbook: family portal and back office (Starlette + Jinja2)."""

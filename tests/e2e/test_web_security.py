@@ -1,0 +1,413 @@
+"""Web security of the example app, without a browser (Starlette's TestClient)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+import contactbook
+from contactbook.testing import FastPasswordHasher, MovableClock, memory_book
+
+from .conftest import FAMILY_PASSWORD, STAFF_PASSWORD, START, family_with_grant, web_modules
+
+web_modules()
+
+import pyotp  # noqa: E402
+from examples.web.app import create_app  # noqa: E402
+from examples.web.security import MAX_BODY_BYTES, content_disposition  # noqa: E402
+from examples.web.totp import TotpStore  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
+from .conftest import seed_facilities  # noqa: E402
+
+EMAIL = "mei.chen@example.com"
+SECRET = "test-secret-key-" + "s" * 32
+
+
+@pytest.fixture
+def book() -> Iterator[contactbook.ContactBook]:
+    clock = MovableClock(START)
+    book = memory_book(clock=clock, hasher=FastPasswordHasher())
+    seed_facilities(book)
+    family_with_grant(book, clock, "memory://", EMAIL, "陳美玲", "22345678")
+    yield book
+    book.close()
+
+
+def client_for(book: contactbook.ContactBook, **options: Any) -> TestClient:
+    base = "https://testserver" if options.get("https") else "http://testserver"
+    app = create_app(book, secret_key=SECRET, **options)
+    return TestClient(app, base_url=base, raise_server_exceptions=False)
+
+
+def csrf(client: TestClient, path: str = "/login") -> str:
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def family_login(client: TestClient) -> None:
+    token = csrf(client)
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "email": EMAIL, "password": FAMILY_PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def staff_login(client: TestClient) -> None:
+    token = csrf(client, "/admin/login")
+    response = client.post(
+        "/admin/login",
+        data={"csrf_token": token, "username": "klp.reviewer", "password": STAFF_PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def set_cookie(response: Any) -> str:
+    return str(response.headers.get("set-cookie", ""))
+
+
+# -- headers and cookies ------------------------------------------------------------------
+
+
+def test_every_page_carries_the_security_headers(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    for path in ("/", "/login", "/register", "/admin/login", "/no-such-page"):
+        response = client.get(path)
+        headers = response.headers
+        assert headers["cache-control"] == "no-store", path
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "strict-transport-security" not in headers
+    assert client.get("/static/app.css").headers["cache-control"].startswith("public")
+
+
+def test_personal_pages_are_not_stored(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    family_login(client)
+    for path in ("/contactbook", "/notices", "/messages", "/services/status", "/account"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(book: contactbook.ContactBook) -> None:
+    cookie = set_cookie(client_for(book).get("/login"))
+    assert cookie.startswith("cbsid=")
+    parts = [p.strip() for p in cookie.split(";")]
+    assert "HttpOnly" in parts and "SameSite=Lax" in parts and "Path=/" in parts
+    assert "Secure" not in parts
+
+
+def test_over_https_the_cookie_is_secure_and_host_prefixed(
+    book: contactbook.ContactBook,
+) -> None:
+    response = client_for(book, https=True).get("/login")
+    cookie = set_cookie(response)
+    assert cookie.startswith("__Host-cbsid=")
+    assert "Secure" in [p.strip() for p in cookie.split(";")]
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_forged_session_cookie_is_ignored(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    client.cookies.set("cbsid", "made-up-session-id.signature")
+    response = client.get("/contactbook", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+def test_login_rotates_the_session_and_logout_ends_it(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    client.get("/login")
+    before = client.cookies.get("cbsid")
+    family_login(client)
+    after = client.cookies.get("cbsid")
+    assert before and after and before != after
+    assert client.get("/contactbook").status_code == 200
+
+    planted = client_for(book)  # whoever held the pre-login id has nothing
+    planted.cookies.set("cbsid", before)
+    assert planted.get("/contactbook", follow_redirects=False).status_code == 303
+
+    token = csrf(client, "/contactbook")
+    assert (
+        client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code
+        == 303
+    )
+    stolen = client_for(book)
+    stolen.cookies.set("cbsid", after)
+    assert stolen.get("/contactbook", follow_redirects=False).status_code == 303
+
+
+def test_a_password_change_ends_other_sessions(book: contactbook.ContactBook) -> None:
+    first, second = client_for(book), client_for(book)
+    family_login(first)
+    family_login(second)
+    token = csrf(first, "/account")
+    new_password = "another-long-family-passphrase"
+    response = first.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "old_password": FAMILY_PASSWORD,
+            "new_password": new_password,
+            "new_password_confirm": new_password,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert first.get("/contactbook").status_code == 200
+    assert second.get("/contactbook", follow_redirects=False).status_code == 303
+
+
+def test_login_redirects_only_to_this_site(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    token = csrf(client)
+    response = client.post(
+        "/login?next=//evil.example/steal",
+        data={"csrf_token": token, "email": EMAIL, "password": FAMILY_PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+# -- CSRF ---------------------------------------------------------------------------------
+
+
+def test_every_post_route_refuses_a_post_without_the_token(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    family_login(client)  # signed in, so only the token is missing
+    app = client.app
+    assert isinstance(app, Starlette)
+    posts = [r for r in app.routes if isinstance(r, Route) and r.methods and "POST" in r.methods]
+    assert len(posts) >= 20
+    for route in posts:
+        path = re.sub(r"\{[^}]+\}", "x", route.path)
+        missing = client.post(path, data={"title": "x"}, follow_redirects=False)
+        assert missing.status_code == 403, path
+        wrong = client.post(path, data={"csrf_token": "guess"}, follow_redirects=False)
+        assert wrong.status_code == 403, path
+
+
+def test_a_token_from_another_session_is_refused(book: contactbook.ContactBook) -> None:
+    mine, theirs = client_for(book), client_for(book)
+    family_login(mine)
+    token = csrf(theirs, "/login")
+    response = mine.post(
+        "/contactbook/new",
+        data={"csrf_token": token, "title": "x", "body": "y"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    assert "請求遭拒" in response.text
+
+
+# -- downloads and uploads ----------------------------------------------------------------
+
+
+def test_content_disposition_follows_rfc_6266() -> None:
+    header = content_disposition('測試 "照片";.png')
+    assert header == (
+        'attachment; filename="__ _____.png"; '
+        "filename*=UTF-8''%E6%B8%AC%E8%A9%A6%20%22%E7%85%A7%E7%89%87%22%3B.png"
+    )
+    assert content_disposition("a.pdf", inline=True).startswith("inline;")
+
+
+def test_attachments_are_served_through_the_use_cases_only(
+    book: contactbook.ContactBook,
+) -> None:
+    client = client_for(book)
+    family_login(client)
+    reviewer = book.staff.authenticate("klp.reviewer", STAFF_PASSWORD)
+    from contactbook.testing import sample_pdf
+
+    notice = book.notices.publish(
+        reviewer,
+        contactbook.NoticeDraft(
+            title="附件",
+            body="附件下載",
+            attachments=[contactbook.Upload.from_bytes("報名表.pdf", sample_pdf())],
+        ),
+    )
+    (attachment,) = notice.attachments
+    response = client.get(f"/notices/{notice.id}/attachments/{attachment.id}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-disposition"].endswith(
+        "filename*=UTF-8''%E5%A0%B1%E5%90%8D%E8%A1%A8.pdf"
+    )
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert response.content == sample_pdf()
+    assert client.get(f"/notices/{notice.id}/attachments/../../etc").status_code == 404
+    assert client.get(f"/notices/{notice.id}/attachments/nope").status_code == 404
+
+
+def test_an_upload_over_the_cap_is_refused(book: contactbook.ContactBook) -> None:
+    client = client_for(book)
+    family_login(client)
+    token = csrf(client, "/contactbook/new")
+    big = b"\x89PNG" + b"\0" * (MAX_BODY_BYTES + 1)
+    response = client.post(
+        "/contactbook/new",
+        data={"csrf_token": token, "title": "大檔案", "body": "x"},
+        files={"attachments": ("big.png", big, "image/png")},
+    )
+    assert response.status_code == 413, response.text[-600:]
+    assert "25 MB" in response.text
+    assert "大檔案" not in client.get("/contactbook").text
+
+
+MIB = 1024 * 1024
+BOUNDARY = b"cbboundary"
+MULTIPART_HEAD = (
+    b"--" + BOUNDARY + b"\r\n"
+    b'Content-Disposition: form-data; name="attachments"; filename="big.png"\r\n'
+    b"Content-Type: image/png\r\n\r\n"
+)
+
+
+def _asgi_post(app: Any, headers: list[tuple[bytes, bytes]], chunks: int) -> tuple[int, int]:
+    """POST a multipart file of ``chunks`` MiB straight into the ASGI app: (status, chunks read)."""
+    read = 0
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        body = (MULTIPART_HEAD if read == 1 else b"") + b"a" * MIB
+        return {"type": "http.request", "body": body, "more_body": read < chunks}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/contactbook/new",
+        "raw_path": b"/contactbook/new",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"multipart/form-data; boundary=" + BOUNDARY),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    # In a thread of its own: Playwright's sync API may own this thread's event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    return status, read
+
+
+def test_the_body_cap_holds_while_streaming(book: contactbook.ContactBook) -> None:
+    app = create_app(book, secret_key=SECRET)
+    declared = (b"content-length", str(100 * MIB).encode())
+    status, read = _asgi_post(app, [declared], chunks=100)
+    assert (status, read) == (413, 0)  # refused before one byte was read
+    status, read = _asgi_post(app, [], chunks=100)  # no length given: counted as it comes
+    assert status == 413
+    assert read <= MAX_BODY_BYTES // MIB + 1  # stopped at the cap, not at 100 MiB
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+def test_errors_are_generic_pages(book: contactbook.ContactBook, monkeypatch: Any) -> None:
+    client = client_for(book)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "查無此頁面或資料" in missing.text
+
+    def explode() -> None:
+        raise RuntimeError("secret-internal-detail")
+
+    monkeypatch.setattr(book.accounts, "consent_notice", explode)
+    crashed = client.get("/register")
+    assert crashed.status_code == 500
+    assert "系統發生錯誤" in crashed.text
+    assert "secret-internal-detail" not in crashed.text and "Traceback" not in crashed.text
+
+    family_login(client)
+    gone = client.get("/notices/not-a-notice")
+    assert gone.status_code == 404 and "查無資料。" in gone.text
+    client.get("/lang/en?next=/")
+    assert "Not found." in client.get("/notices/not-a-notice").text
+
+
+def test_validation_errors_show_per_field_in_the_language_chosen(
+    book: contactbook.ContactBook,
+) -> None:
+    client = client_for(book)
+    client.get("/lang/en")
+    token = csrf(client, "/register")
+    client.post("/register", data={"csrf_token": token, "consent": "yes"})
+    response = client.post(
+        "/register/form",
+        data={
+            "csrf_token": token,
+            "name": "王小明",
+            "birth_date": "1985-03-14",
+            "national_id": "A123456788",
+            "email": "not-an-address",
+            "password": FAMILY_PASSWORD,
+            "password_confirm": FAMILY_PASSWORD,
+        },
+    )
+    assert response.status_code == 400
+    assert 'id="national_id-error"' in response.text and 'id="email-error"' in response.text
+    assert "Sign in" in response.text
+
+
+# -- staff TOTP ---------------------------------------------------------------------------
+
+
+def test_staff_need_a_fresh_totp_code(book: contactbook.ContactBook) -> None:
+    store = TotpStore()
+    client = client_for(book, require_totp=True, totp_store=store)
+    staff_login(client)
+    assert client.get("/admin", follow_redirects=False).headers["location"] == "/admin/totp"
+    page = client.get("/admin/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    assert secret
+    token = csrf(client, "/admin/totp")
+    wrong = client.post("/admin/totp", data={"csrf_token": token, "code": "000000"})
+    assert wrong.status_code == 400
+    code = pyotp.TOTP(secret.group(1)).now()
+    right = client.post(
+        "/admin/totp", data={"csrf_token": token, "code": code}, follow_redirects=False
+    )
+    assert right.headers["location"] == "/admin"
+    assert client.get("/admin").status_code == 200
+
+    again = client_for(book, require_totp=True, totp_store=store)
+    staff_login(again)
+    token = csrf(again, "/admin/totp")
+    replay = again.post("/admin/totp", data={"csrf_token": token, "code": code})
+    assert replay.status_code == 400  # a code is good once
+    assert again.get("/admin", follow_redirects=False).status_code == 303
