@@ -29,6 +29,7 @@ from contactbook.usecases.forms import (
     RegistrationForm,
     RosterRow,
 )
+from contactbook.usecases.labels import label
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 from contactbook.usecases.settings import Settings
 from contactbook.usecases.uploads import Download, Upload
@@ -66,6 +67,7 @@ __all__ = [
     "Upload",
     "__version__",
     "bootstrap",
+    "label",
     "mask_email",
     "mask_mobile",
     "mask_name",

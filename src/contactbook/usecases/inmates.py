@@ -91,6 +91,26 @@ class Inmates:
             masked_name=mask_name(inmate.name),
         )
 
+    def find_for_staff(
+        self, staff: StaffPrincipal, facility_code: str, call_number: str
+    ) -> InmateSummary:
+        """A current inmate in the staff member's scope, e.g. to address a notice to one."""
+        with self._ctx.uow() as uow:
+            member = uow.staff.get(staff.staff_id) if isinstance(staff, StaffPrincipal) else None
+            if member is None or not member.active or not member.roles:
+                raise NotFound()
+            access.require_scope(member, facility_code.strip())
+            inmate = find_current(uow, facility_code, call_number)
+            facility = uow.facilities.get(inmate.facility_code)
+        assert facility is not None
+        return InmateSummary(
+            inmate_id=inmate.id,
+            facility_code=facility.code,
+            facility_name=facility.name,
+            call_number=inmate.call_number.value,
+            masked_name=mask_name(inmate.name),
+        )
+
     def import_roster(
         self,
         staff: StaffPrincipal,

@@ -246,6 +246,12 @@ class Moderation:
             _, post = self._load(uow, staff, post_id)
         return open_download(self._ctx, post.attachments, attachment_id)
 
+    def thumbnail(self, staff: StaffPrincipal, post_id: str, attachment_id: str) -> Download:
+        """The small JPEG of an image attachment, for the queue's 照片 column."""
+        with self._ctx.uow() as uow:
+            _, post = self._load(uow, staff, post_id)
+        return open_download(self._ctx, post.attachments, attachment_id, thumbnail=True)
+
     def approve(self, staff: StaffPrincipal, post_id: str, version: int) -> PostView:
         """審核通過: the post may be handed to the inmate."""
         ctx = self._ctx

@@ -365,11 +365,7 @@ class Notices:
     ) -> Page[NoticeCard]:
         """Notices to everyone, to the family's facilities and inmates; newest first."""
         check_limit(limit)
-        if month is not None:
-            try:
-                datetime.strptime(month, "%Y-%m")
-            except ValueError:
-                raise ValidationError("invalid_month", fields={"month": "invalid_month"}) from None
+        _check_month(month)
         with self._ctx.uow() as uow:
             facilities, inmates = self._family_scope(uow, principal)
             rows = uow.notices.list_for_family(
@@ -421,6 +417,44 @@ class Notices:
         with self._ctx.uow() as uow:
             notice = self._visible(uow, principal, notice_id)
         return open_download(self._ctx, notice.attachments, attachment_id)
+
+    def thumbnail(self, principal: FamilyPrincipal, notice_id: str, attachment_id: str) -> Download:
+        with self._ctx.uow() as uow:
+            notice = self._visible(uow, principal, notice_id)
+        return open_download(self._ctx, notice.attachments, attachment_id, thumbnail=True)
+
+    def attachment_admin(
+        self, staff: StaffPrincipal, notice_id: str, attachment_id: str, *, thumbnail: bool = False
+    ) -> Download:
+        """An attachment (or its thumbnail) of a notice in the publisher's scope."""
+        with self._ctx.uow() as uow:
+            _, notice = self._load(uow, staff, notice_id)
+        return open_download(self._ctx, notice.attachments, attachment_id, thumbnail=thumbnail)
+
+    def list_public(
+        self, month: str | None = None, cursor: str | None = None, limit: int = 20
+    ) -> Page[NoticeCard]:
+        """Notices addressed to every family (訊息公告 on the home page), no login needed."""
+        check_limit(limit)
+        _check_month(month)
+        with self._ctx.uow() as uow:
+            rows = uow.notices.list_for_family(
+                facility_codes=frozenset(),
+                inmate_ids=frozenset(),
+                month=month,
+                after=after_cursor(cursor),
+                limit=limit + 1,
+            )
+        return page_of(rows, limit, lambda n: (n.published_at, n.id), _card)
+
+
+def _check_month(month: str | None) -> None:
+    if month is None:
+        return
+    try:
+        datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        raise ValidationError("invalid_month", fields={"month": "invalid_month"}) from None
 
 
 def _card(notice: AgencyNotice) -> NoticeCard:

@@ -193,6 +193,11 @@ class Posts:
             post = self._own(uow, principal, post_id)
         return open_download(self._ctx, post.attachments, attachment_id)
 
+    def thumbnail(self, principal: FamilyPrincipal, post_id: str, attachment_id: str) -> Download:
+        with self._ctx.uow() as uow:
+            post = self._own(uow, principal, post_id)
+        return open_download(self._ctx, post.attachments, attachment_id, thumbnail=True)
+
 
 def _target(
     uow: UnitOfWork, account: FamilyMember, inmate_id: str

@@ -117,13 +117,25 @@ def store_uploads(
     return tuple(stored)
 
 
-def open_download(ctx: Context, files: Sequence[StoredFile], file_id: str) -> Download:
-    """The stored file ``file_id`` among ``files`` (the ones the caller may see)."""
+def open_download(
+    ctx: Context, files: Sequence[StoredFile], file_id: str, *, thumbnail: bool = False
+) -> Download:
+    """The stored file ``file_id`` among ``files`` (the ones the caller may see), or
+    its small JPEG thumbnail (``NotFound`` when it has none)."""
     for stored in files:
-        if stored.id == file_id:
-            try:
-                stream = ctx.files.open(stored.storage_key)
-            except FileNotFoundError as exc:
-                raise NotFound("file_missing") from exc
-            return Download(stream, stored.display_name, stored.content_type, stored.size)
+        if stored.id != file_id:
+            continue
+        key = stored.thumbnail_key if thumbnail else stored.storage_key
+        if key is None:
+            raise NotFound("file_missing")
+        try:
+            stream = ctx.files.open(key)
+        except FileNotFoundError as exc:
+            raise NotFound("file_missing") from exc
+        if thumbnail:  # a few kB: read it to know its size
+            with stream:
+                data = stream.read()
+            stem = stored.display_name.rsplit(".", 1)[0]
+            return Download(io.BytesIO(data), f"{stem}-thumbnail.jpg", "image/jpeg", len(data))
+        return Download(stream, stored.display_name, stored.content_type, stored.size)
     raise NotFound()
