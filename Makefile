@@ -34,7 +34,7 @@ walkthrough: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 e2e: $(STAMP)
-	$(BIN)/pytest tests/e2e
+	CONTACTBOOK_SAVE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
