@@ -185,17 +185,20 @@ class PillowPdfInspector:
 
 
 def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
-    """Read up to ``limit`` bytes in chunks, following short reads, never asking for more."""
-    chunks: list[bytes] = []
+    """Read up to ``limit`` bytes in chunks, following short reads, never asking for more.
+
+    Chunks go straight into one buffer: joining a list would hold the file twice.
+    """
+    buffer = io.BytesIO()
     remaining = limit
     while remaining > 0:
         chunk = stream.read(min(remaining, _CHUNK_SIZE))
         if not chunk:
             break
         chunk = chunk[:remaining]  # a misbehaving stream may return more than asked
-        chunks.append(chunk)
+        buffer.write(chunk)
         remaining -= len(chunk)
-    return b"".join(chunks)
+    return buffer.getvalue()
 
 
 def _sniff(content: bytes) -> str | None:
@@ -333,7 +336,8 @@ def _open_pdf(content: bytes, filename: str) -> PdfReader:
     would be called encrypted rather than corrupt: a refusal either way.)
     """
     try:
-        return PdfReader(io.BytesIO(content), strict=True)
+        # A BufferedReader keeps pypdf from calling getbuffer(), which copies the bytes.
+        return PdfReader(io.BufferedReader(io.BytesIO(content)), strict=True)
     except (DependencyError, FileNotDecryptedError, NotImplementedError) as error:
         raise UploadRejected("encrypted", filename) from error
 
