@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import AuditEvent
 from contactbook.domain.facility import Facility
+from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message
 from contactbook.domain.notice import AgencyNotice
@@ -38,12 +39,17 @@ __all__ = [
     "PostRepository",
     "StaffRepository",
     "Storage",
+    "StoredFileOwner",
     "TokenRepository",
     "UnitOfWork",
 ]
 
 After = tuple[datetime, str] | None
 """Keyset position: (the row's sort time, its id) of the last row shown."""
+
+StoredFileOwner = Literal["application", "post", "notice"]
+"""What kind of row a stored file belongs to: ``"application"`` (evidence),
+``"post"`` or ``"notice"`` (attachments)."""
 
 
 class AccountRepository(Protocol):
@@ -52,6 +58,13 @@ class AccountRepository(Protocol):
     def by_email(self, canonical_email: str) -> FamilyMember | None: ...
     def by_national_id(self, national_id: str) -> FamilyMember | None: ...
     def replace(self, old: FamilyMember, new: FamilyMember) -> None: ...
+    def remove(self, account: FamilyMember) -> None:
+        """Delete the account and every row that is its own — its tokens, messages,
+        posts, grants and applications — in this unit of work (retention of closed
+        accounts). Compare-and-set on ``account.version``; ``NotFound`` when absent.
+        The files those rows name are the caller's to remove; audit events stay (they
+        name the account by id only)."""
+        ...
 
 
 class TokenRepository(Protocol):
@@ -148,6 +161,20 @@ class PostRepository(Protocol):
         """APPROVED, not yet delivered, oldest decision first (sorted by ``decided_at``)."""
         ...
 
+    def ended_before(
+        self, status: PostStatus, before: datetime, *, limit: int
+    ) -> Sequence[FamilyPost]:
+        """Posts that reached their end in ``status`` before ``before``, oldest end first
+        (for retention): APPROVED ones by ``delivered_at`` (undelivered ones never),
+        REJECTED by ``decided_at``, EXPIRED by ``expired_at``, WITHDRAWN by
+        ``withdrawn_at``; PENDING posts never."""
+        ...
+
+    def remove(self, post: FamilyPost) -> None:
+        """Delete the post (compare-and-set on its version; ``NotFound`` when absent).
+        A revision of it stays, its ``revision_of`` cleared and its version moved on."""
+        ...
+
 
 class NoticeRepository(Protocol):
     def add(self, notice: AgencyNotice) -> None: ...
@@ -205,6 +232,18 @@ class MessageRepository(Protocol):
         """Messages about one facility's business (None: all), newest first by ``created_at``."""
         ...
 
+    def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
+        """Every message of one account, whatever its status, newest first by ``created_at``."""
+        ...
+
+    def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
+        """SENT or FAILED messages created before ``before``, oldest first (for retention)."""
+        ...
+
+    def remove(self, message: Message) -> None:
+        """Delete the message (compare-and-set on its version; ``NotFound`` when absent)."""
+        ...
+
 
 class StaffRepository(Protocol):
     def add(self, member: StaffMember) -> None: ...
@@ -233,8 +272,16 @@ class AuditRepository(Protocol):
         until: datetime | None,
         after: After,
         limit: int,
+        action: str | None = None,
     ) -> Sequence[AuditEvent]:
-        """Newest first by ``at``."""
+        """Newest first by ``at``; each filter given narrows the list (``action``: one
+        exact action name)."""
+        ...
+
+    def head(self) -> tuple[int, str] | None:
+        """The ``(seq, hash)`` recorded for the newest event when it was appended, None
+        while there is none; not locked. Stores that keep it apart from the events
+        (the SQL ``audit_head``) let ``verify()`` notice the newest events removed."""
         ...
 
     def in_order(self) -> Iterator[AuditEvent]:
@@ -272,6 +319,18 @@ class UnitOfWork(Protocol):
     def on_rollback(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` if this unit of work ends without committing
         (used to remove files written for it)."""
+        ...
+
+    def stored_files(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
+        """Every file a row points to, as (owner kind, owner id, file): the evidence of
+        applications (``"application"``), the attachments of posts (``"post"``) and of
+        notices (``"notice"``, deleted ones included: their files stay referenced until
+        retention removes the row).
+
+        Grouped by owner kind in that order, then by owner id (code point order), each
+        row's files in their order. Read while the unit of work is open (in chunks where
+        the backend can), for the orphan-file sweeper; consume it inside the ``with``.
+        """
         ...
 
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
 
@@ -26,6 +26,7 @@ from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import AuditEvent
 from contactbook.domain.facility import Facility
+from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message, MessageStatus
 from contactbook.domain.notice import AgencyNotice, AudienceScope
@@ -45,6 +46,7 @@ from contactbook.ports.storage import (
     NoticeRepository,
     PostRepository,
     StaffRepository,
+    StoredFileOwner,
     TokenRepository,
 )
 
@@ -162,6 +164,17 @@ class _Table(Generic[E]):
         self.rows[key] = new
         self._uow.mark_written()
 
+    def remove(self, entity: E) -> None:
+        """Delete the row of ``entity`` if it is still as ``entity`` was read."""
+        key = self._key(entity)
+        stored = self.rows.get(key)
+        if stored is None:
+            raise NotFound()
+        if not self._unchanged(stored, entity):
+            raise Conflict("stale_version")
+        del self.rows[key]
+        self._uow.mark_written()
+
     def first(
         self, predicate: Callable[[E], bool], *, by: Callable[[E], datetime], limit: int
     ) -> list[E]:
@@ -218,6 +231,7 @@ class MemoryAccountRepository:
     """Accounts, unique by canonical e-mail and by national ID."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
         self._table: _Table[FamilyMember] = _Table(
             uow,
             lambda tables: tables.accounts,
@@ -245,6 +259,21 @@ class MemoryAccountRepository:
 
     def replace(self, old: FamilyMember, new: FamilyMember) -> None:
         self._table.replace(old, new)
+
+    def remove(self, account: FamilyMember) -> None:
+        """Delete the account and its tokens, messages, posts, grants and applications."""
+        self._table.remove(account)
+        tables = self._uow.working_tables()
+        owned: list[tuple[dict[str, Any], Callable[[Any], str | None]]] = [
+            (tables.tokens, lambda token: token.account_id),
+            (tables.messages, lambda message: message.account_id),
+            (tables.posts, lambda post: post.author_id),
+            (tables.grants, lambda grant: grant.account_id),
+            (tables.applications, lambda application: application.applicant_id),
+        ]
+        for rows, owner in owned:
+            for key in [key for key, row in rows.items() if owner(row) == account.id]:
+                del rows[key]
 
 
 class MemoryTokenRepository:
@@ -539,6 +568,39 @@ class MemoryPostRepository:
             limit=limit,
         )
 
+    def ended_before(
+        self, status: PostStatus, before: datetime, *, limit: int
+    ) -> Sequence[FamilyPost]:
+        """Posts that reached their end in ``status`` before ``before``, oldest end first."""
+        return self._table.page(
+            lambda post: post.status is status and (_post_end(post) or before) < before,
+            by=_post_end,
+            newest_first=False,
+            after=None,
+            limit=limit,
+        )
+
+    def remove(self, post: FamilyPost) -> None:
+        """Delete the post; a revision of it stays, no longer linked to it."""
+        self._table.remove(post)
+        rows = self._table.rows
+        for key, revision in list(rows.items()):
+            if revision.revision_of == post.id:
+                rows[key] = attrs.evolve(revision, revision_of=None, version=revision.version + 1)
+
+
+def _post_end(post: FamilyPost) -> datetime | None:
+    """When a post reached its final state (retention counts from it); None: not ended."""
+    if post.status is PostStatus.APPROVED:
+        return post.delivered_at
+    if post.status is PostStatus.REJECTED:
+        return post.decided_at
+    if post.status is PostStatus.EXPIRED:
+        return post.expired_at
+    if post.status is PostStatus.WITHDRAWN:
+        return post.withdrawn_at
+    return None
+
 
 def _reaches_family(
     notice: AgencyNotice, facility_codes: frozenset[str], inmate_ids: frozenset[str]
@@ -687,6 +749,30 @@ class MemoryMessageRepository:
             limit=limit,
         )
 
+    def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
+        """Every message of one account, whatever its status, newest first by ``created_at``."""
+        return self._table.page(
+            lambda message: message.account_id == account_id,
+            by=lambda message: message.created_at,
+            newest_first=True,
+            after=after,
+            limit=limit,
+        )
+
+    def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
+        """SENT or FAILED messages created before ``before``, oldest first."""
+        return self._table.first(
+            lambda message: message.status in _FINISHED_MESSAGES and message.created_at < before,
+            by=lambda message: message.created_at,
+            limit=limit,
+        )
+
+    def remove(self, message: Message) -> None:
+        self._table.remove(message)
+
+
+_FINISHED_MESSAGES = frozenset({MessageStatus.SENT, MessageStatus.FAILED})
+
 
 def _username_key(member: StaffMember) -> str:
     """Usernames are unique and looked up without regard to case."""
@@ -752,12 +838,14 @@ class MemoryAuditRepository:
         until: datetime | None,
         after: After,
         limit: int,
+        action: str | None = None,
     ) -> Sequence[AuditEvent]:
         """Newest first by ``at``; ``since`` inclusive, ``until`` exclusive."""
         return self._table.page(
             lambda event: (
                 (actor_id is None or event.actor_id == actor_id)
                 and (target_id is None or event.target_id == target_id)
+                and (action is None or event.action == action)
                 and _within(event.at, since, until)
             ),
             by=lambda event: event.at,
@@ -769,6 +857,11 @@ class MemoryAuditRepository:
     def in_order(self) -> Iterator[AuditEvent]:
         """Every event by ``seq`` ascending, read now (later appends are not seen)."""
         return iter(sorted(self._table.rows.values(), key=lambda event: event.seq))
+
+    def head(self) -> tuple[int, str] | None:
+        """The newest event's ``(seq, hash)``: memory keeps no head apart from the events."""
+        newest = self.last()
+        return (newest.seq, newest.hash) if newest else None
 
 
 # --- Unit of work and storage ------------------------------------------------------
@@ -871,6 +964,22 @@ class MemoryUnitOfWork:
         """Run ``callback`` if this unit of work ends without committing."""
         self.working_tables()
         self._callbacks.append(callback)
+
+    def stored_files(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
+        """Every file a row points to (see the port), from this transaction's tables
+        as they are at the call."""
+        tables = self.working_tables()
+        owners: list[tuple[StoredFileOwner, dict[str, tuple[StoredFile, ...]]]] = [
+            ("application", {key: row.evidence for key, row in tables.applications.items()}),
+            ("post", {key: row.attachments for key, row in tables.posts.items()}),
+            ("notice", {key: row.attachments for key, row in tables.notices.items()}),
+        ]
+        return (
+            (kind, owner_id, stored)
+            for kind, files_by_owner in owners
+            for owner_id in sorted(files_by_owner)
+            for stored in files_by_owner[owner_id]
+        )
 
 
 def _run_all(callbacks: Sequence[Callable[[], None]]) -> None:

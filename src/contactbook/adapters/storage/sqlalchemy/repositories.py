@@ -39,18 +39,23 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
-from contactbook.adapters.storage.sqlalchemy.converter import RowMapper, username_key
+from contactbook.adapters.storage.sqlalchemy.converter import (
+    RowMapper,
+    make_converter,
+    username_key,
+)
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent
 from contactbook.domain.facility import Facility
+from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message, MessageStatus
 from contactbook.domain.notice import AgencyNotice, AudienceScope
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
 from contactbook.domain.staff import StaffMember
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After
+from contactbook.ports.storage import After, StoredFileOwner
 
 if TYPE_CHECKING:
     from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
@@ -66,6 +71,7 @@ __all__ = [
     "SqlNoticeRepository",
     "SqlPostRepository",
     "SqlStaffRepository",
+    "SqlStoredFiles",
     "SqlTokenRepository",
     "post_queue_statement",
 ]
@@ -78,6 +84,7 @@ _SQLITE_UNIQUE_CODES = frozenset({1555, 2067})  # SQLITE_CONSTRAINT_PRIMARYKEY, 
 _LOST_RACE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 _MYSQL_LOST_RACE_ERRNOS = frozenset({1213})  # ER_LOCK_DEADLOCK
 _AUDIT_CHUNK = 500
+_STORED_FILES_CHUNK = 500
 
 
 def is_unique_violation(error: DBAPIError) -> bool:
@@ -248,6 +255,20 @@ class _Rows(Generic[E]):
         version: int = getattr(old, "version")  # noqa: B009 - every versioned entity
         self.replace(old, new, self.table.c.version == version)
 
+    def remove_version(self, entity: E) -> None:
+        """Delete the row of ``entity`` if it still has the version ``entity`` was read at."""
+        key = self.mapper.to_row(entity)[self.key.name]
+        version: int = getattr(entity, "version")  # noqa: B009 - every versioned entity
+        matched = self.write(
+            self.table.delete().where(self.key == key, self.table.c.version == version)
+        )
+        if matched == 1:
+            return
+        exists = self.connection.execute(select(self.key).where(self.key == key)).first()
+        if exists is None:
+            raise NotFound()
+        raise Conflict("stale_version")
+
 
 # --- Accounts and tokens --------------------------------------------------------------
 
@@ -272,6 +293,34 @@ class SqlAccountRepository:
 
     def replace(self, old: FamilyMember, new: FamilyMember) -> None:
         self._rows.replace_version(old, new)
+
+    def remove(self, account: FamilyMember) -> None:
+        """Delete the account and its tokens, messages, posts, grants and applications,
+        children first (foreign keys), all or nothing (one SAVEPOINT)."""
+        connection = self._rows.connection
+        posts = tables.posts.c
+        with connection.begin_nested():
+            connection.execute(
+                tables.tokens.delete().where(tables.tokens.c.account_id == account.id)
+            )
+            connection.execute(
+                tables.messages.delete().where(tables.messages.c.account_id == account.id)
+            )
+            # Revisions point at the same author's posts: unlink them first (MySQL checks
+            # a self-referencing key row by row).
+            connection.execute(
+                tables.posts.update()
+                .where(posts.author_id == account.id, posts.revision_of.is_not(None))
+                .values(revision_of=None)
+            )
+            connection.execute(tables.posts.delete().where(posts.author_id == account.id))
+            connection.execute(
+                tables.grants.delete().where(tables.grants.c.account_id == account.id)
+            )
+            connection.execute(
+                tables.applications.delete().where(tables.applications.c.applicant_id == account.id)
+            )
+            self._rows.remove_version(account)
 
 
 class SqlTokenRepository:
@@ -598,6 +647,44 @@ class SqlPostRepository:
             keyset_page(statement, c.decided_at, c.id, after=after, newest_first=False, limit=limit)
         )
 
+    def ended_before(
+        self, status: PostStatus, before: datetime, *, limit: int
+    ) -> Sequence[FamilyPost]:
+        """Posts that reached their end in ``status`` before ``before``, oldest end first."""
+        _require_limit(limit)
+        column = _POST_END_COLUMNS.get(status)
+        if column is None:
+            return []
+        c = tables.posts.c
+        end = c[column]
+        return self._rows.all(
+            self._rows.select()
+            .where(c.status == status.value, end.is_not(None), end < before)
+            .order_by(end, c.id)
+            .limit(limit)
+        )
+
+    def remove(self, post: FamilyPost) -> None:
+        """Delete the post; a revision of it stays, unlinked (all or nothing)."""
+        c = tables.posts.c
+        connection = self._rows.connection
+        with connection.begin_nested():
+            connection.execute(
+                tables.posts.update()
+                .where(c.revision_of == post.id)
+                .values(revision_of=None, version=c.version + 1)
+            )
+            self._rows.remove_version(post)
+
+
+_POST_END_COLUMNS = {
+    PostStatus.APPROVED: "delivered_at",
+    PostStatus.REJECTED: "decided_at",
+    PostStatus.EXPIRED: "expired_at",
+    PostStatus.WITHDRAWN: "withdrawn_at",
+}
+"""The column holding when a post reached its end in each final status (retention)."""
+
 
 # --- Notices ----------------------------------------------------------------------------
 
@@ -756,6 +843,29 @@ class SqlMessageRepository:
             keyset_page(statement, c.created_at, c.id, after=after, newest_first=True, limit=limit)
         )
 
+    def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
+        """Every message of one account, whatever its status, newest first by ``created_at``."""
+        c = tables.messages.c
+        statement = self._rows.select().where(c.account_id == account_id)
+        return self._rows.all(
+            keyset_page(statement, c.created_at, c.id, after=after, newest_first=True, limit=limit)
+        )
+
+    def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
+        """SENT or FAILED messages created before ``before``, oldest first."""
+        _require_limit(limit)
+        c = tables.messages.c
+        finished = sorted((MessageStatus.SENT.value, MessageStatus.FAILED.value))
+        return self._rows.all(
+            self._rows.select()
+            .where(c.status.in_(finished), c.created_at < before)
+            .order_by(c.created_at, c.id)
+            .limit(limit)
+        )
+
+    def remove(self, message: Message) -> None:
+        self._rows.remove_version(message)
+
 
 # --- Audit ------------------------------------------------------------------------------
 
@@ -876,6 +986,7 @@ class SqlAuditRepository:
         until: datetime | None,
         after: After,
         limit: int,
+        action: str | None = None,
     ) -> Sequence[AuditEvent]:
         """Newest first by ``at``; ``since`` inclusive, ``until`` exclusive."""
         c = tables.audit.c
@@ -884,6 +995,8 @@ class SqlAuditRepository:
             statement = statement.where(c.actor_id == actor_id)
         if target_id is not None:
             statement = statement.where(c.target_id == target_id)
+        if action is not None:
+            statement = statement.where(c.action == action)
         return self._rows.all(
             keyset_page(statement, c.at, c.id, after=after, newest_first=True, limit=limit)
         )
@@ -901,3 +1014,53 @@ class SqlAuditRepository:
             if len(chunk) < _AUDIT_CHUNK:
                 return
             last_seq = chunk[-1].seq
+
+    def head(self) -> tuple[int, str] | None:
+        """The ``audit_head`` row as it is (not locked); None while the chain is empty."""
+        h = tables.audit_head.c
+        row = self._rows.connection.execute(
+            select(h.seq, h.hash).where(h.id == tables.AUDIT_HEAD_ID)
+        ).first()
+        if row is None or int(row.seq) == 0:
+            return None
+        return int(row.seq), str(row.hash)
+
+
+# --- Stored files -----------------------------------------------------------------------
+
+_files_converter = make_converter()
+
+_FILE_COLUMNS: tuple[tuple[StoredFileOwner, Table, str], ...] = (
+    ("application", tables.applications, "evidence"),
+    ("post", tables.posts, "attachments"),
+    ("notice", tables.notices, "attachments"),
+)
+"""Where rows keep their files: owner kind, table and JSON column, in listing order."""
+
+
+class SqlStoredFiles:
+    """Every file a row points to, read as ``(id, JSON column)`` pairs in keyset chunks,
+    so neither whole rows nor a whole table are ever held at once."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._uow = uow
+
+    def __iter__(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
+        for kind, table, column_name in _FILE_COLUMNS:
+            for owner_id, files in self._rows(table, column_name):
+                for stored in files:
+                    yield kind, owner_id, stored
+
+    def _rows(self, table: Table, column_name: str) -> Iterator[tuple[str, list[StoredFile]]]:
+        key, column = table.c.id, table.c[column_name]
+        last_id: str | None = None
+        while True:
+            statement = select(key, column).order_by(key).limit(_STORED_FILES_CHUNK)
+            if last_id is not None:
+                statement = statement.where(key > last_id)
+            chunk = self._uow.connection.execute(statement).all()
+            for owner_id, value in chunk:
+                yield str(owner_id), _files_converter.structure(value or [], list[StoredFile])
+            if len(chunk) < _STORED_FILES_CHUNK:
+                return
+            last_id = str(chunk[-1][0])

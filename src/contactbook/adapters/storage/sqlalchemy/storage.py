@@ -19,7 +19,8 @@ head (``SELECT … FOR UPDATE``) and so append in turn, as SQLite's writers do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -44,8 +45,10 @@ from contactbook.adapters.storage.sqlalchemy.repositories import (
     SqlNoticeRepository,
     SqlPostRepository,
     SqlStaffRepository,
+    SqlStoredFiles,
     SqlTokenRepository,
 )
+from contactbook.domain.files import StoredFile
 from contactbook.ports.storage import (
     AccountRepository,
     ApplicationRepository,
@@ -57,6 +60,7 @@ from contactbook.ports.storage import (
     NoticeRepository,
     PostRepository,
     StaffRepository,
+    StoredFileOwner,
     TokenRepository,
 )
 
@@ -77,6 +81,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _ROW_LOCKING_DIALECTS = ("postgresql", *MYSQL_DIALECTS)
 """Dialects with ``SELECT … FOR UPDATE [SKIP LOCKED]`` (SQLite locks the whole database)."""
 _CONNECT_TIMEOUT_S = 10
+ENGINE_LOGGING_NAME = "contactbook"
+"""Engines log as ``sqlalchemy.engine.Engine.contactbook`` (rows filtered, see below)."""
 
 
 def safe_url(url: str | URL) -> str:
@@ -128,10 +134,31 @@ def _sqlite_events(engine: Engine, *, memory: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _HiddenRows(logging.Filter):
+    """SQLAlchemy logs every result row at DEBUG: national IDs, birth dates, hashes.
+    Keep the line (so the trace still reads), drop the values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.msg, record.args = "Row (values hidden)", ()
+        return True
+
+
+def _hide_personal_data_in_logs(options: dict[str, Any]) -> None:
+    """Personal data never reaches logs (DOMAIN.md §5), even with SQL echo or DEBUG on:
+    statement parameters are hidden (in exceptions too) and rows are filtered."""
+    options.setdefault("hide_parameters", True)
+    options.setdefault("logging_name", ENGINE_LOGGING_NAME)
+    logger = logging.getLogger(f"sqlalchemy.engine.Engine.{options['logging_name']}")
+    if not any(isinstance(f, _HiddenRows) for f in logger.filters):
+        logger.addFilter(_HiddenRows())
+
+
 def create_storage_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for ``url`` with the settings this storage relies on (see module doc)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    _hide_personal_data_in_logs(options)
     if backend == "sqlite":
         memory = _is_memory_sqlite(parsed)
         if memory:
@@ -236,6 +263,11 @@ class SqlAlchemyUnitOfWork:
         """Run ``callback`` if this unit of work ends without committing."""
         self.connection  # noqa: B018 - only inside the with block
         self._callbacks.append(callback)
+
+    def stored_files(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
+        """Every file a row points to (see the port), read in chunks of ids and JSON."""
+        self.connection  # noqa: B018 - only inside the with block
+        return iter(SqlStoredFiles(self))
 
 
 def _run_all(callbacks: Sequence[Callable[[], None]]) -> None:
