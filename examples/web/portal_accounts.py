@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -215,14 +213,14 @@ async def account(request: Request) -> Response:
 
 
 async def account_export(request: Request) -> Response:
-    """個資 複製本: everything held about the caller, as JSON."""
+    """個資 複製本: everything held about the caller, as a zip (data.json + files)."""
     principal = await family(request)
     await read_form(request)
-    data = await call(book_of(request).accounts.export_my_data, principal)
+    export = await call(book_of(request).accounts.export_my_data, principal)
     return Response(
-        json.dumps(data, ensure_ascii=False, indent=2),
-        media_type="application/json",
-        headers={"Content-Disposition": content_disposition("我的個人資料.json")},
+        export.stream.read(),
+        media_type=export.content_type,
+        headers={"Content-Disposition": content_disposition("我的個人資料.zip")},
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -10,11 +11,12 @@ from contactbook.ports.clock import Clock
 from contactbook.ports.delivery import Mailer, SmsGateway
 from contactbook.ports.files import FileStore
 from contactbook.ports.inspection import FileInspector
-from contactbook.ports.security import PasswordHasher, TokenGenerator
+from contactbook.ports.security import PasswordHasher, TokenGenerator, TotpProvider
 from contactbook.ports.storage import Storage
 from contactbook.usecases.accounts import Accounts
 from contactbook.usecases.applications import Applications
 from contactbook.usecases.audit import Audit
+from contactbook.usecases.audit_trail import guard_group, requests_from
 from contactbook.usecases.context import Context
 from contactbook.usecases.delivery import Delivery
 from contactbook.usecases.facilities import Facilities
@@ -23,6 +25,7 @@ from contactbook.usecases.maintenance import Maintenance
 from contactbook.usecases.messages import Messages
 from contactbook.usecases.moderation import Moderation
 from contactbook.usecases.notices import Notices
+from contactbook.usecases.personal_data import PersonalData
 from contactbook.usecases.posts import Posts
 from contactbook.usecases.settings import Settings
 from contactbook.usecases.staff import Staff
@@ -104,6 +107,18 @@ class ContactBook:
         self.facilities = Facilities(ctx)
         self.audit = Audit(ctx)
         self.maintenance = Maintenance(ctx)
+        self.personal_data = PersonalData(ctx)
+        for name, group in list(vars(self).items()):
+            if group is not ctx:
+                # Refusals and rejected uploads are audited, origins recorded.
+                guard_group(ctx, name, group)
+
+    def acting_from(self, origin: str) -> AbstractContextManager[None]:
+        """Record ``origin`` (an address, a terminal) with every audit event written in
+        the ``with`` block — for calls without a principal (registration, login, reset).
+        Principals carry their own ``origin``; ``authenticate`` called inside the block
+        returns a principal that carries this one."""
+        return requests_from(origin)
 
     @property
     def mailer(self) -> Mailer:
@@ -158,11 +173,13 @@ def bootstrap(
     hasher: PasswordHasher | None = None,
     tokens: TokenGenerator | None = None,
     settings: Settings | None = None,
+    totp: TotpProvider | None = None,
 ) -> ContactBook:
     """A ``ContactBook`` on adapters you built yourself."""
     from contactbook.adapters.clock import SystemClock
     from contactbook.adapters.security.argon2 import Argon2PasswordHasher
     from contactbook.adapters.security.tokens import SecretsTokenGenerator
+    from contactbook.adapters.security.totp import PyotpTotp
 
     if inspector is None:
         from contactbook.adapters.files.inspector import PillowPdfInspector
@@ -178,6 +195,7 @@ def bootstrap(
         hasher=hasher or Argon2PasswordHasher(),
         tokens=tokens or SecretsTokenGenerator(),
         settings=settings or Settings(),
+        totp=totp or PyotpTotp(),
     )
     return ContactBook(ctx)
 

@@ -27,6 +27,7 @@ from contactbook.domain.time import format_datetime
 from contactbook.i18n import translate
 from contactbook.testing import sample_jpeg, sample_pdf, sample_png
 from contactbook.usecases.labels import label
+from contactbook.usecases.personal_data import read_export
 from tests.bdd.world import FAMILY_PASSWORD, World, import_roster
 
 BIRTH_DATE = date(1985, 3, 14)
@@ -482,7 +483,8 @@ def verification_outcome(world: World, seed_screens: SeedScreens, outcome: str) 
 @then(step_re("該帳號留存同意的個資聲明版本 {version}，同意時間為 {moment}"))
 def consent_kept(world: World, seed_screens: SeedScreens, version: str, moment: str) -> None:
     assert seed_screens.principal is not None
-    consent = world.book.accounts.export_my_data(seed_screens.principal)["profile"]["consent"]
+    exported = read_export(world.book.accounts.export_my_data(seed_screens.principal))
+    consent = exported["profile"]["consent"]
     assert consent["notice_version"] == version
     assert format_datetime(datetime.fromisoformat(consent["accepted_at"])) == moment
 

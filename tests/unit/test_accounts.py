@@ -16,6 +16,7 @@ from contactbook.errors import (
     ValidationError,
 )
 from contactbook.testing import MovableClock, memory_book
+from contactbook.usecases.personal_data import read_export
 
 EMAIL = "ty.wang@example.com"
 PASSWORD = "family-passphrase-2020"
@@ -174,7 +175,7 @@ def test_profile_update_normalises_and_validates(book: contactbook.ContactBook) 
 
 def test_export_holds_own_data_without_the_password_hash(book: contactbook.ContactBook) -> None:
     principal = book.accounts.authenticate(EMAIL, PASSWORD)
-    exported = book.accounts.export_my_data(principal)
+    exported = read_export(book.accounts.export_my_data(principal))
     assert exported["profile"]["national_id"] == "A123456789"
     assert exported["profile"]["consent"]["notice_version"] == "2020-10"
     assert "password_hash" not in repr(exported)

@@ -63,6 +63,10 @@ class FamilyMember:
             self, status=AccountStatus.ACTIVE, verified_at=at, version=self.version + 1
         )
 
+    def needs_consent(self, current_notice_version: str) -> bool:
+        """Whether the notice changed since this account accepted one (ask again)."""
+        return self.consent.notice_version != current_notice_version
+
     def posting_suspended(self, now: datetime) -> bool:
         return self.posting_suspended_until is not None and now < self.posting_suspended_until
 

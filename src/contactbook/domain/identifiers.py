@@ -62,6 +62,8 @@ def _clean_ascii_upper(raw: object, code: str) -> str:
 _NATIONAL_ID_FORMAT: Final = re.compile(r"[A-Z][12][0-9]{8}")
 _RESIDENT_NEW_FORMAT: Final = re.compile(r"[A-Z][89][0-9]{8}")
 _RESIDENT_OLD_FORMAT: Final = re.compile(r"[A-Z][A-D][0-9]{8}")
+_ERASED_FORMAT: Final = re.compile(r"~[0-9a-f]{15}")
+"""The stand-in for a number erased at its owner's request (``NationalId.erased``)."""
 
 # The value of each first letter (also of the old format's second letter).
 _LETTER_VALUES: Final[dict[str, int]] = {
@@ -115,6 +117,8 @@ class NationalId:
     value: str
 
     def __attrs_post_init__(self) -> None:
+        if _ERASED_FORMAT.fullmatch(self.value):
+            return
         if _normalise_national_id(self.value) != self.value:
             raise ValidationError("national_id_format")
 
@@ -123,9 +127,22 @@ class NationalId:
         """Normalise (NFKC, strip, upper case) and validate shape and checksum."""
         return cls(_normalise_national_id(raw))
 
+    @classmethod
+    def erased(cls, token: str) -> Self:
+        """What an account keeps once its number was erased (PDPA deletion): ``~`` and
+        ``token`` (15 lower-case hex digits, random). Unique like a number, yet never
+        anyone's number: ``parse`` can never return it, so no one registering collides."""
+        return cls("~" + token)
+
+    @property
+    def is_erased(self) -> bool:
+        return self.value.startswith("~")
+
     @property
     def kind(self) -> NationalIdKind:
         """``national_id``, ``resident_new`` (2021 format) or ``resident_old``."""
+        if self.is_erased:
+            raise ValueError("an erased national ID has no kind")
         kind = _national_id_kind(self.value)
         assert kind is not None  # guaranteed by __attrs_post_init__
         return kind

@@ -1,10 +1,11 @@
-"""Password hashing and one-time tokens."""
+"""Password hashing, one-time tokens and TOTP second factors."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
-__all__ = ["PasswordHasher", "TokenGenerator"]
+__all__ = ["PasswordHasher", "TokenGenerator", "TotpProvider"]
 
 
 class PasswordHasher(Protocol):
@@ -20,4 +21,20 @@ class TokenGenerator(Protocol):
 
     def digest(self, token: str) -> str:
         """What is stored instead of the token."""
+        ...
+
+
+class TotpProvider(Protocol):
+    """Time-based one-time passwords (RFC 6238: SHA-1, 6 digits, 30-second steps)."""
+
+    def new_secret(self) -> str:
+        """A fresh random base32 secret (≥ 160 bits)."""
+        ...
+
+    def provisioning_uri(self, secret: str, *, account_name: str, issuer: str) -> str:
+        """The ``otpauth://`` URI an authenticator app reads (usually as a QR code)."""
+        ...
+
+    def matching_step(self, secret: str, code: str, at: datetime) -> int | None:
+        """The time step whose code ``code`` is, within one step of ``at``; else None."""
         ...

@@ -22,12 +22,15 @@ def family(uow: UnitOfWork, principal: FamilyPrincipal) -> FamilyMember:
 
 
 def active_family(uow: UnitOfWork, principal: FamilyPrincipal) -> FamilyMember:
-    """The acting account, which must have verified its e-mail."""
+    """The acting account, which must have verified its e-mail and, when the notice
+    changed since, accepted it again (``accounts.accept_consent``)."""
     account = family(uow, principal)
     if account.status is AccountStatus.UNVERIFIED:
         raise PermissionDenied("account_not_verified")
     if account.status is not AccountStatus.ACTIVE:
         raise PermissionDenied("account_inactive")
+    if principal.needs_consent:
+        raise PermissionDenied("consent_required")
     return account
 
 
@@ -38,6 +41,8 @@ def staff_with_role(uow: UnitOfWork, principal: StaffPrincipal, role: Role) -> S
     member = uow.staff.get(principal.staff_id)
     if member is None or not member.active:
         raise NotFound()
+    if principal.totp_enrollment_required:
+        raise PermissionDenied("totp_enrollment_required")
     if role not in member.roles:
         raise PermissionDenied("role_required", role=role.value)
     return member

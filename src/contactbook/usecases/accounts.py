@@ -7,7 +7,7 @@ exactly as for a new one, and the existing owner is told by mail instead.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -39,8 +39,10 @@ from contactbook.usecases.context import Context, new_id
 from contactbook.usecases.forms import ProfileChanges, RegistrationForm
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.passwords import check_new_password
+from contactbook.usecases.personal_data import RequestKind, export_archive, file_request
 from contactbook.usecases.principals import FamilyPrincipal
 from contactbook.usecases.throttle import after_failure, refuse_if_locked
+from contactbook.usecases.uploads import Download
 
 __all__ = ["Accounts", "ConsentNotice", "ProfileView", "RegistrationReceipt"]
 
@@ -115,6 +117,14 @@ def _parse_registration(form: RegistrationForm) -> dict[str, Any]:
 class Accounts:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._dummy_hash: str | None = None
+
+    def _verify_nothing(self, password: str) -> None:
+        """The work of checking a password, for logins with no account to check it
+        against: one verification, like a real one (the dummy hash is made once)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self._ctx.hasher.hash(_DUMMY_PASSWORD)
+        self._ctx.hasher.verify(self._dummy_hash, password)
 
     # -- registration ---------------------------------------------------------
 
@@ -248,14 +258,38 @@ class Accounts:
             uow.commit()
 
     def resend_verification(self, email: str) -> None:
-        """Mail a new link if an unverified account has this address; answer the same anyway."""
+        """Mail a new link if an unverified account has this address; answer the same anyway.
+
+        The owner of an account already verified is told so by mail instead; an
+        unknown address gets nothing. The caller sees no difference (DOMAIN.md §5)."""
         ctx = self._ctx
         address = EmailAddress.parse(email)
         with ctx.uow() as uow:
             account = uow.accounts.by_email(address.canonical)
+            outcome = "unknown_address"
             if account is not None and account.status is AccountStatus.UNVERIFIED:
                 self._send_verification(uow, account)
-                record(ctx, uow, account, "account.resend_verification", "account", account.id)
+                outcome = "success"
+            elif account is not None and account.status is AccountStatus.ACTIVE:
+                queue_mail(
+                    ctx,
+                    uow,
+                    MessageCause.ACCOUNT_ALREADY_VERIFIED,
+                    to=account.email.value,
+                    account=account,
+                )
+                outcome = "already_verified"
+            elif account is not None:
+                outcome = "inactive"
+            record(
+                ctx,
+                uow,
+                account,
+                "account.resend_verification",
+                "account",
+                account.id if account else None,
+                outcome=outcome,
+            )
             uow.commit()
 
     # -- login and passwords --------------------------------------------------
@@ -266,12 +300,13 @@ class Accounts:
         try:
             address = EmailAddress.parse(email)
         except ValidationError:
-            ctx.hasher.verify(ctx.hasher.hash(_DUMMY_PASSWORD), password)
+            self._verify_nothing(password)
+            self._record_failure("account.login")
             raise AuthenticationFailed() from None
         with ctx.uow() as uow:
             account = uow.accounts.by_email(address.canonical)
             if account is None or account.status is AccountStatus.CLOSED:
-                ctx.hasher.verify(ctx.hasher.hash(_DUMMY_PASSWORD), password)
+                self._verify_nothing(password)
                 record(ctx, uow, None, "account.login", "account", None, outcome="failure")
                 uow.commit()
                 raise AuthenticationFailed()
@@ -306,7 +341,14 @@ class Accounts:
                 raise PermissionDenied("account_not_verified")
             record(ctx, uow, account, "account.login", "account", account.id)
             uow.commit()
-        return FamilyPrincipal(account.id, account.session_version)
+        return self._principal_of(account)
+
+    def _principal_of(self, account: FamilyMember) -> FamilyPrincipal:
+        return FamilyPrincipal(
+            account.id,
+            account.session_version,
+            needs_consent=account.needs_consent(self._ctx.settings.consent_notice_version),
+        )
 
     def principal(self, account_id: str) -> FamilyPrincipal:
         """For embedders with their own sign-on: act as ``account_id``."""
@@ -314,15 +356,89 @@ class Accounts:
             account = uow.accounts.get(account_id)
         if account is None or account.status is AccountStatus.CLOSED:
             raise NotFound()
-        return FamilyPrincipal(account.id, account.session_version)
+        return self._principal_of(account)
+
+    def session_valid(self, principal: FamilyPrincipal) -> bool:
+        """Whether a front end's session for ``principal`` may go on: the account still
+        exists, is not closed, and no password change or reset since moved its
+        ``session_version`` on (which ends every other session)."""
+        if not isinstance(principal, FamilyPrincipal):
+            return False
+        with self._ctx.uow() as uow:
+            account = uow.accounts.get(principal.account_id)
+        return (
+            account is not None
+            and account.status is not AccountStatus.CLOSED
+            and account.session_version == principal.session_version
+        )
+
+    def accept_consent(self, principal: FamilyPrincipal, version: str) -> FamilyPrincipal:
+        """Accept the current collection notice again (after ``needs_consent``).
+
+        ``version`` must be the one ``consent_notice()`` showed, else
+        ``ValidationError("consent_version")``; returns a principal without
+        ``needs_consent`` to use from now on."""
+        ctx = self._ctx
+        current = ctx.settings.consent_notice_version
+        if version != current:
+            raise ValidationError("consent_version", fields={"version": "consent_version"})
+        with ctx.uow() as uow:
+            account = access.family(uow, principal)
+            if account.needs_consent(current):
+                account = _replaced(
+                    uow, account, account.changed(consent=Consent(current, ctx.now()))
+                )
+            record(
+                ctx,
+                uow,
+                account,
+                "account.accept_consent",
+                "account",
+                account.id,
+                details={"notice_version": current},
+            )
+            uow.commit()
+        return self._principal_of(account)
 
     def forgot_password(self, email: str) -> None:
-        """Mail a reset link if such an active account exists; answer the same anyway."""
+        """Mail a reset link if such an active account exists; answer the same anyway.
+
+        The owner of an account not verified yet gets a mail asking to verify first
+        (with a new verification link); an unknown address gets nothing. The caller
+        sees no difference (DOMAIN.md §5)."""
         ctx = self._ctx
         address = EmailAddress.parse(email)
         with ctx.uow() as uow:
             account = uow.accounts.by_email(address.canonical)
-            if account is not None and account.status is AccountStatus.ACTIVE:
+            if account is None or account.status not in (
+                AccountStatus.ACTIVE,
+                AccountStatus.UNVERIFIED,
+            ):
+                target = account.id if account else None
+                outcome = "inactive" if account else "unknown_address"
+                record(
+                    ctx, uow, account, "account.forgot_password", "account", target, outcome=outcome
+                )
+            elif account.status is AccountStatus.UNVERIFIED:
+                token = self._issue_token(uow, account, TokenPurpose.VERIFY_EMAIL)
+                queue_mail(
+                    ctx,
+                    uow,
+                    MessageCause.VERIFY_BEFORE_RESET,
+                    to=account.email.value,
+                    account=account,
+                    link=f"{ctx.settings.base_url.rstrip('/')}/verify?token={token}",
+                )
+                record(
+                    ctx,
+                    uow,
+                    account,
+                    "account.forgot_password",
+                    "account",
+                    account.id,
+                    outcome="unverified",
+                )
+            else:
                 token = self._issue_token(uow, account, TokenPurpose.RESET_PASSWORD)
                 link = f"{ctx.settings.base_url.rstrip('/')}/reset-password?token={token}"
                 queue_mail(
@@ -387,7 +503,9 @@ class Accounts:
             self._set_password(uow, account, new)
             record(ctx, uow, account, "account.change_password", "account", account.id)
             uow.commit()
-            return FamilyPrincipal(account.id, account.session_version + 1)
+            return attrs.evolve(
+                self._principal_of(account), session_version=account.session_version + 1
+            )
 
     # -- profile and personal data ---------------------------------------------
 
@@ -426,59 +544,20 @@ class Accounts:
             uow.commit()
         return _profile_view(after)
 
-    def export_my_data(self, principal: FamilyPrincipal) -> dict[str, Any]:
-        """A copy of everything held about the caller (個資 查詢/複製本, PDPA Art. 3)."""
-        ctx = self._ctx
-        with ctx.uow() as uow:
-            account = access.family(uow, principal)
-            applications = list(
-                _all(
-                    lambda after: uow.applications.list_by_applicant(
-                        account.id, after=after, limit=200
-                    ),
-                    key=lambda a: (a.submitted_at, a.id),
-                )
-            )
-            posts = list(
-                _all(
-                    lambda after: uow.posts.list_by_author(
-                        account.id, status=None, after=after, limit=200
-                    ),
-                    key=lambda p: (p.submitted_at, p.id),
-                )
-            )
-            messages = list(
-                _all(
-                    lambda after: uow.messages.log_for(account.id, after=after, limit=200),
-                    key=lambda m: (m.sent_at or m.created_at, m.id),
-                )
-            )
-            record(ctx, uow, account, "account.export", "account", account.id)
-            uow.commit()
-        profile = attrs.asdict(_profile_view(account))
-        profile["consent"] = {
-            "notice_version": account.consent.notice_version,
-            "accepted_at": account.consent.accepted_at.isoformat(),
-        }
-        return {
-            "profile": _jsonable(profile),
-            "applications": [_jsonable(attrs.asdict(a)) for a in applications],
-            "posts": [_jsonable(attrs.asdict(p)) for p in posts],
-            "messages": [_jsonable(attrs.asdict(m)) for m in messages],
-        }
+    def export_my_data(self, principal: FamilyPrincipal) -> Download:
+        """A copy of everything held about the caller (個資 查詢/複製本, PDPA Art. 3):
+        a zip of ``data.json`` (account and consent, grants, applications with their
+        evidence metadata, posts with their attachments, messages, and the audit events
+        about the caller) and ``files/`` (the evidence and attachments). Read the
+        document with ``contactbook.usecases.personal_data.read_export``."""
+        return export_archive(self._ctx, principal)
 
     def request_deletion(self, principal: FamilyPrincipal) -> date:
-        """Ask for deletion; answered within 30 days (PDPA Art. 13). Returns the due date."""
-        ctx = self._ctx
-        now = ctx.now()
-        with ctx.uow() as uow:
-            account = access.family(uow, principal)
-            requested = account.deletion_requested_at or now
-            if account.deletion_requested_at is None:
-                uow.accounts.replace(account, account.changed(deletion_requested_at=now))
-            record(ctx, uow, account, "account.request_deletion", "account", account.id)
-            uow.commit()
-        return (requested + timedelta(days=ctx.settings.deletion_deadline_days)).date()
+        """Ask for the account and its data to be deleted; recorded with its date and
+        answered by an Agency administrator within 30 days (PDPA Art. 13,
+        ``Settings.deletion_deadline_days``). Returns that deadline (a Taiwan date);
+        asking again while the request is open returns the same date."""
+        return file_request(self._ctx, principal, RequestKind.DELETION).due_on
 
 
 def _replaced(uow: UnitOfWork, old: FamilyMember, new: FamilyMember) -> FamilyMember:
@@ -500,26 +579,3 @@ def _profile_view(account: FamilyMember) -> ProfileView:
         notify_notices=account.notify_notices,
         posting_suspended_until=account.posting_suspended_until,
     )
-
-
-def _all(fetch: Any, key: Any) -> Any:
-    """Walk every page of a keyset list."""
-    after = None
-    while True:
-        rows = fetch(after)
-        yield from rows
-        if len(rows) < 200:
-            return
-        after = key(rows[-1])
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items() if k not in {"password_hash"}}
-    if isinstance(value, list | tuple | frozenset | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
-        return _jsonable(value.value)
-    return value

@@ -21,9 +21,18 @@ __all__ = ["Audit", "AuditVerification"]
 
 @attrs.frozen
 class AuditVerification:
+    """The outcome of :meth:`Audit.verify`.
+
+    ``last_hash`` is the hash of the newest intact event: an embedding system that
+    copies it somewhere the database's writers cannot reach (a signed log, a
+    notary, a printout) can later tell that the chain it verifies still ends
+    there, which a chain alone cannot prove against someone rewriting all of it.
+    """
+
     ok: bool
     checked: int
     first_broken_seq: int | None = None
+    last_hash: str = GENESIS_HASH
 
 
 class Audit:
@@ -39,8 +48,10 @@ class Audit:
         until: date | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        action: str | None = None,
     ) -> Page[AuditEvent]:
-        """Events newest first, for Agency administrators."""
+        """Events newest first, for Agency administrators: by actor, target, period
+        (Taiwan days, ``until`` included) and action (e.g. ``authorization.denied``)."""
         check_limit(limit)
         with self._ctx.uow() as uow:
             member = access.staff_with_role(uow, admin, Role.ADMIN)
@@ -53,23 +64,34 @@ class Audit:
                 until=taipei_day_start(until + timedelta(days=1)) if until else None,
                 after=after_cursor(cursor),
                 limit=limit + 1,
+                action=action,
             )
         return page_of(rows, limit, lambda e: (e.at, e.id), lambda e: e)
 
     def verify(self) -> AuditVerification:
-        """Recompute the chain: any edited, removed or inserted event breaks it."""
+        """Recompute the chain: any edited, removed or inserted event breaks it.
+
+        Where the store records the newest event apart from the events (SQL's
+        ``audit_head``), the chain must also reach that event, so removing the newest
+        events is noticed too. The head is read first: events appended meanwhile are
+        checked like the others.
+        """
         checked = 0
         previous_hash = GENESIS_HASH
         expected_seq = 1
         with self._ctx.uow() as uow:
+            head = uow.audit.head()
             for event in uow.audit.in_order():
                 if (
                     event.seq != expected_seq
                     or event.prev_hash != previous_hash
                     or chain_hash(event) != event.hash
+                    or (head is not None and event.seq == head[0] and event.hash != head[1])
                 ):
-                    return AuditVerification(False, checked, event.seq)
+                    return AuditVerification(False, checked, event.seq, previous_hash)
                 checked += 1
                 previous_hash = event.hash
                 expected_seq += 1
-        return AuditVerification(True, checked)
+        if head is not None and head[0] >= expected_seq:  # the newest events are gone
+            return AuditVerification(False, checked, expected_seq, previous_hash)
+        return AuditVerification(True, checked, None, previous_hash)

@@ -12,7 +12,7 @@ from contactbook.ports.clock import Clock
 from contactbook.ports.delivery import Mailer, SmsGateway
 from contactbook.ports.files import FileStore
 from contactbook.ports.inspection import FileInspector
-from contactbook.ports.security import PasswordHasher, TokenGenerator
+from contactbook.ports.security import PasswordHasher, TokenGenerator, TotpProvider
 from contactbook.ports.storage import Storage, UnitOfWork
 from contactbook.usecases.settings import Settings
 
@@ -35,6 +35,8 @@ class Context:
     hasher: PasswordHasher
     tokens: TokenGenerator
     settings: Settings = attrs.field(factory=Settings)
+    totp: TotpProvider | None = None
+    """Staff TOTP second factor; ``bootstrap`` wires pyotp's."""
 
     def now(self) -> datetime:
         return utc(self.clock.now())

@@ -1,18 +1,48 @@
-"""Scheduled work: expiring posts nobody reviewed in time."""
+"""Scheduled work: expiring posts nobody reviewed in time, sweeping orphan files."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta
+
 import attrs
 
+from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context
+from contactbook.usecases.retention import RetentionReport, apply_retention
 from contactbook.usecases.retirement import expire_post
 
-__all__ = ["Maintenance", "MaintenanceReport"]
+__all__ = ["Maintenance", "MaintenanceReport", "SweepReport"]
+
+_HASH_CHUNK = 1024 * 1024
+"""Bytes read at a time while checking a stored file's SHA-256."""
+
+FileRef = tuple[str, str, str]
+"""(owner kind, owner id, storage key) of a file a row points to."""
 
 
 @attrs.frozen
 class MaintenanceReport:
     expired_posts: int
+
+
+@attrs.frozen
+class SweepReport:
+    """What :meth:`Maintenance.sweep_orphan_files` found and did.
+
+    ``removed``: stored keys no row points to, older than the grace period, now
+    deleted (originals and thumbnails alike). ``missing``: (owner kind, owner id,
+    key) of rows whose file (or thumbnail) is not in the store. ``corrupted``: the
+    same for files whose SHA-256 no longer matches the one recorded. ``kept_recent``:
+    unreferenced keys left alone because they are not older than the grace period
+    (or the store cannot tell their age): a unit of work still in flight may be
+    about to point to them.
+    """
+
+    removed: tuple[str, ...]
+    missing: tuple[FileRef, ...]
+    corrupted: tuple[FileRef, ...]
+    kept_recent: int
 
 
 class Maintenance:
@@ -34,3 +64,104 @@ class Maintenance:
             total += len(due)
             if len(due) < batch:
                 return MaintenanceReport(expired_posts=total)
+
+    def sweep_orphan_files(
+        self, grace: timedelta = timedelta(hours=24), verify_hashes: bool = True
+    ) -> SweepReport:
+        """Remove stored files no row points to, and report rows whose file is gone
+        or altered.
+
+        Uploads are written before their unit of work commits (and removed again if
+        it rolls back), so a file nobody points to *yet* may belong to a transaction
+        still in flight: only files older than ``grace`` (by the store's modification
+        time against the book's clock) are removed. The store is listed *before* the
+        rows are read, so a file whose row commits in between is seen as referenced.
+
+        With ``verify_hashes`` every referenced file is read back (streamed, never
+        whole) and its SHA-256 compared with the one recorded at upload; without it
+        only existence is checked. One ``maintenance.sweep_files`` audit event
+        records the counts.
+        """
+        ctx = self._ctx
+        if grace < timedelta(0):
+            raise ValueError("grace must not be negative")
+        listed: dict[str, datetime | None] = dict(ctx.files.keys())
+        # (owner kind, owner id, key, sha256 or None for thumbnails): compact, and read
+        # in one short unit of work; the files themselves are read after it ends.
+        references: list[tuple[str, str, str, str | None]] = []
+        with ctx.uow() as uow:
+            for kind, owner_id, stored in uow.stored_files():
+                references.append((kind, owner_id, stored.storage_key, stored.sha256))
+                if stored.thumbnail_key is not None:
+                    references.append((kind, owner_id, stored.thumbnail_key, None))
+        referenced = {key for _, _, key, _ in references}
+
+        now = ctx.now()
+        removed: list[str] = []
+        kept_recent = 0
+        for key in sorted(listed.keys() - referenced):
+            modified = listed[key]
+            if modified is None or now - modified < grace:
+                kept_recent += 1
+                continue
+            ctx.files.delete(key)
+            removed.append(key)
+
+        missing: list[FileRef] = []
+        corrupted: list[FileRef] = []
+        for owner_kind, owner_id, key, sha256 in references:
+            ref = (owner_kind, owner_id, key)
+            if sha256 is None or not verify_hashes:
+                if key not in listed and not ctx.files.exists(key):
+                    missing.append(ref)
+                continue
+            digest = _sha256_of(ctx, key)
+            if digest is None:
+                missing.append(ref)
+            elif digest != sha256:
+                corrupted.append(ref)
+
+        report = SweepReport(
+            removed=tuple(removed),
+            missing=tuple(missing),
+            corrupted=tuple(corrupted),
+            kept_recent=kept_recent,
+        )
+        with ctx.uow() as uow:
+            record(
+                ctx,
+                uow,
+                None,
+                "maintenance.sweep_files",
+                "files",
+                None,
+                actor_kind="system",
+                details={
+                    "removed": str(len(report.removed)),
+                    "missing": str(len(report.missing)),
+                    "corrupted": str(len(report.corrupted)),
+                    "kept_recent": str(report.kept_recent),
+                    "checked": str(len(references)),
+                    "hashes_verified": "yes" if verify_hashes else "no",
+                },
+            )
+            uow.commit()
+        return report
+
+    def apply_retention(self, batch: int = 500) -> RetentionReport:
+        """Delete posts, files, messages and closed accounts past their retention
+        periods (``Settings.retain_*``; see :mod:`contactbook.usecases.retention`)."""
+        return apply_retention(self._ctx, batch)
+
+
+def _sha256_of(ctx: Context, key: str) -> str | None:
+    """The SHA-256 of the stored file ``key``, read in chunks; None if it is missing."""
+    digest = hashlib.sha256()
+    try:
+        stream = ctx.files.open(key)
+    except FileNotFoundError:
+        return None
+    with stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,29 +1,61 @@
-"""Staff accounts of the back office (便民服務後臺管理系統)."""
+"""Staff accounts of the back office (便民服務後臺管理系統).
+
+Login is by username and password, plus a second factor (TOTP, RFC 6238) for
+members who enrolled one — and for every member when
+``Settings.require_staff_totp`` is on; a member who has not enrolled then gets a
+principal that may only enroll (``enroll_totp`` / ``confirm_totp``). Each
+enrollment comes with 10 single-use recovery codes, stored only as password
+hashes. Wrong passwords, TOTP codes and recovery codes all count towards the
+lock of ``usecases.throttle``; every login attempt is audited.
+
+There are no shared or default accounts: ``bootstrap_admin`` works only while no
+staff member exists, and every other account is created by an admin for one
+named person. Admins never set or see a staff member's new password: they start
+a reset (``start_reset``), which mails the member a one-time link when the member
+has an e-mail address, or else returns the one-time token for the admin to hand
+over out of band; only the member chooses the password (``complete_reset``).
+"""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 import attrs
 
-from contactbook.domain.staff import Role, StaffMember
+from contactbook.domain.identifiers import EmailAddress
+from contactbook.domain.masking import mask_email
+from contactbook.domain.message import MessageCause
+from contactbook.domain.staff import Role, StaffMember, TotpFactor
 from contactbook.errors import (
     AuthenticationFailed,
     Conflict,
     ContactBookError,
+    InvalidToken,
     NotFound,
     ValidationError,
 )
+from contactbook.ports.security import TotpProvider
+from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context, new_id
+from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.passwords import check_new_password
 from contactbook.usecases.principals import StaffPrincipal
 from contactbook.usecases.throttle import after_failure, refuse_if_locked
 
-__all__ = ["Staff", "StaffView"]
+__all__ = ["RECOVERY_CODES", "Staff", "StaffResetTicket", "StaffView", "TotpEnrollment"]
 
 _DUMMY = "timing-equaliser-not-a-password"
+
+RECOVERY_CODES = 10
+"""How many recovery codes one TOTP enrollment gives."""
+_RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32: no i, l, o, u
+_RECOVERY_LENGTH = 10  # 50 bits each, stored with the password hasher
 
 
 @attrs.frozen
@@ -33,10 +65,44 @@ class StaffView:
     name: str
     facility_code: str | None
     roles: frozenset[Role]
+    email: str = ""
+    totp_enrolled: bool = False
+
+
+@attrs.frozen
+class TotpEnrollment:
+    """Shown to the staff member once: the secret (also inside the URI, for a QR
+    code) and the recovery codes, each usable once instead of a TOTP code."""
+
+    secret: str
+    provisioning_uri: str
+    recovery_codes: tuple[str, ...]
+
+
+@attrs.frozen
+class StaffResetTicket:
+    """What ``start_reset`` gives the admin.
+
+    ``mailed_to``: the masked address the reset link went to (``token`` is None);
+    for a member without an e-mail address ``mailed_to`` is None and ``token`` is
+    the one-time reset token (valid ``Settings.reset_token_ttl``) to hand to the
+    member out of band — it lets the member choose a password, nothing else.
+    """
+
+    mailed_to: str | None
+    token: str | None
 
 
 def _view(member: StaffMember) -> StaffView:
-    return StaffView(member.id, member.username, member.name, member.facility_code, member.roles)
+    return StaffView(
+        member.id,
+        member.username,
+        member.name,
+        member.facility_code,
+        member.roles,
+        email=member.email.value if member.email else "",
+        totp_enrolled=member.has_totp,
+    )
 
 
 def _username(raw: str) -> str:
@@ -46,9 +112,36 @@ def _username(raw: str) -> str:
     return name
 
 
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def _normal_recovery_code(code: str) -> str | None:
+    """The code as hashed (no separators, lower case), or None if it cannot be one."""
+    cleaned = "".join(code.split()).replace("-", "").casefold()
+    if len(cleaned) != _RECOVERY_LENGTH or any(c not in _RECOVERY_ALPHABET for c in cleaned):
+        return None
+    return cleaned
+
+
+def _context_words(username: str, email: EmailAddress | None) -> tuple[str, ...]:
+    return (username, email.local_part) if email else (username,)
+
+
 class Staff:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._dummy_hash: str | None = None
+
+    def _verify_nothing(self, password: str) -> None:
+        """One password verification against a dummy hash (made once), so an unknown
+        username takes as long as a known one."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self._ctx.hasher.hash(_DUMMY)
+        self._ctx.hasher.verify(self._dummy_hash, password)
+
+    # -- accounts --------------------------------------------------------------
 
     def _new_member(
         self,
@@ -57,14 +150,16 @@ class Staff:
         password: str,
         facility_code: str | None,
         roles: Iterable[Role],
+        email: str | None,
     ) -> StaffMember:
         ctx = self._ctx
         login = _username(username)
+        address = EmailAddress.parse(email) if email and email.strip() else None
         checked = check_new_password(
             password,
             min_length=ctx.settings.staff_password_min,
             max_length=ctx.settings.password_max,
-            context=(login,),
+            context=_context_words(login, address),
         )
         role_set = frozenset(Role(r) for r in roles)
         if not role_set:
@@ -77,12 +172,15 @@ class Staff:
             roles=role_set,
             password_hash=ctx.hasher.hash(checked),
             created_at=ctx.now(),
+            email=address,
         )
 
-    def bootstrap_admin(self, username: str, name: str, password: str) -> StaffView:
+    def bootstrap_admin(
+        self, username: str, name: str, password: str, *, email: str | None = None
+    ) -> StaffView:
         """The first Agency administrator; refused once any staff member exists."""
         ctx = self._ctx
-        member = self._new_member(username, name, password, None, Role)
+        member = self._new_member(username, name, password, None, Role, email)
         with ctx.uow() as uow:
             if uow.staff.count() > 0:
                 raise Conflict("staff_exists")
@@ -99,10 +197,14 @@ class Staff:
         password: str,
         facility_code: str | None,
         roles: Iterable[Role],
+        *,
+        email: str | None = None,
     ) -> StaffView:
-        """A named account for one person (no shared accounts); scope within the admin's."""
+        """A named account for one person (no shared accounts); scope within the admin's.
+
+        ``email`` (optional) is where ``start_reset`` mails a reset link."""
         ctx = self._ctx
-        member = self._new_member(username, name, password, facility_code, roles)
+        member = self._new_member(username, name, password, facility_code, roles, email)
         with ctx.uow() as uow:
             creator = access.staff_with_role(uow, admin, Role.ADMIN)
             if facility_code is not None and uow.facilities.get(facility_code) is None:
@@ -117,14 +219,32 @@ class Staff:
             uow.commit()
         return _view(member)
 
-    def authenticate(self, username: str, password: str) -> StaffPrincipal:
+    def get(self, staff: StaffPrincipal) -> StaffView:
+        with self._ctx.uow() as uow:
+            member = self._member(uow, staff)  # deny by default: not staff, not found
+        return _view(member)
+
+    # -- login -----------------------------------------------------------------
+
+    def authenticate(
+        self, username: str, password: str, totp_code: str | None = None
+    ) -> StaffPrincipal:
+        """Log in. ``totp_code`` is a current TOTP code or an unused recovery code.
+
+        Refusals: ``AuthenticationFailed`` (``authentication_failed`` for a wrong
+        username or password, alike; ``totp_required`` when the password is right
+        but a second factor is needed and none was given — not counted as a
+        failure; ``totp_invalid`` for a wrong, reused or expired code — counted),
+        ``AccountLocked`` while locked. With ``require_staff_totp`` and no
+        enrollment yet, the principal has ``totp_enrollment_required=True``.
+        """
         ctx = self._ctx
         now = ctx.now()
         login = username.strip().casefold()
         with ctx.uow() as uow:
             member = uow.staff.by_username(login)
             if member is None or not member.active:
-                ctx.hasher.verify(ctx.hasher.hash(_DUMMY), password)
+                self._verify_nothing(password)
                 record(ctx, uow, None, "staff.login", "staff", None, outcome="failure")
                 uow.commit()
                 raise AuthenticationFailed()
@@ -135,26 +255,235 @@ class Staff:
                 uow.commit()
                 raise
             if not ctx.hasher.verify(member.password_hash, password):
-                failures = member.failed_logins + 1
-                uow.staff.replace(
-                    member,
-                    member.changed(
-                        failed_logins=failures,
-                        locked_until=after_failure(failures, ctx.settings, now),
-                    ),
-                )
-                record(ctx, uow, member, "staff.login", "staff", member.id, outcome="failure")
+                self._count_failure(uow, member, now, "failure")
                 uow.commit()
                 raise AuthenticationFailed()
+            changes: dict[str, Any] = {}
+            factor = "password"
+            if member.totp is not None:
+                if totp_code is None or not totp_code.strip():
+                    record(
+                        ctx, uow, member, "staff.login", "staff", member.id, outcome="totp_required"
+                    )
+                    uow.commit()
+                    raise AuthenticationFailed("totp_required")
+                checked = self._second_factor(member.totp, totp_code, now)
+                if checked is None:
+                    self._count_failure(uow, member, now, "totp_failure")
+                    uow.commit()
+                    raise AuthenticationFailed("totp_invalid")
+                changes["totp"], factor = checked
+            enrollment_required = member.totp is None and ctx.settings.require_staff_totp
+            if ctx.hasher.needs_rehash(member.password_hash):
+                changes["password_hash"] = ctx.hasher.hash(password)
             if member.failed_logins or member.locked_until:
-                uow.staff.replace(member, member.changed(failed_logins=0, locked_until=None))
-            record(ctx, uow, member, "staff.login", "staff", member.id)
+                changes.update(failed_logins=0, locked_until=None)
+            if changes:
+                uow.staff.replace(member, member.changed(**changes))
+            details = {"factor": factor}
+            if factor == "recovery_code" and "totp" in changes:
+                details["recovery_codes_left"] = str(len(changes["totp"].recovery_code_hashes))
+            record(
+                ctx,
+                uow,
+                member,
+                "staff.login",
+                "staff",
+                member.id,
+                outcome="totp_enrollment_required" if enrollment_required else "success",
+                details=details,
+            )
+            uow.commit()
+        return StaffPrincipal(member.id, totp_enrollment_required=enrollment_required)
+
+    def _count_failure(
+        self, uow: UnitOfWork, member: StaffMember, now: datetime, outcome: str
+    ) -> None:
+        ctx = self._ctx
+        failures = member.failed_logins + 1
+        uow.staff.replace(
+            member,
+            member.changed(
+                failed_logins=failures,
+                locked_until=after_failure(failures, ctx.settings, now),
+            ),
+        )
+        record(ctx, uow, member, "staff.login", "staff", member.id, outcome=outcome)
+
+    def _totp(self) -> TotpProvider:
+        if self._ctx.totp is None:
+            raise RuntimeError("no TOTP provider: pass one to contactbook.bootstrap(totp=...)")
+        return self._ctx.totp
+
+    def _second_factor(
+        self, factor: TotpFactor, code: str, now: datetime
+    ) -> tuple[TotpFactor, str] | None:
+        """The factor after accepting ``code`` and which kind it was; None if refused."""
+        cleaned = "".join(code.split())
+        if len(cleaned) == 6 and cleaned.isascii() and cleaned.isdigit():
+            step = self._totp().matching_step(factor.secret, cleaned, now)
+            if step is None or step <= factor.last_step:  # wrong, or already used
+                return None
+            return attrs.evolve(factor, last_step=step), "totp"
+        recovery = _normal_recovery_code(code)
+        if recovery is None:
+            return None
+        for stored in factor.recovery_code_hashes:
+            if self._ctx.hasher.verify(stored, recovery):
+                left = tuple(h for h in factor.recovery_code_hashes if h != stored)
+                return attrs.evolve(factor, recovery_code_hashes=left), "recovery_code"
+        return None
+
+    # -- second factor ------------------------------------------------------------
+
+    def _member(self, uow: UnitOfWork, staff: StaffPrincipal) -> StaffMember:
+        """The acting member, also while it may do nothing but enroll."""
+        if not isinstance(staff, StaffPrincipal):
+            raise NotFound()
+        member = uow.staff.get(staff.staff_id)
+        if member is None or not member.active:
+            raise NotFound()
+        return member
+
+    def enroll_totp(self, staff: StaffPrincipal) -> TotpEnrollment:
+        """Start (or redo) TOTP enrollment: a new secret and 10 new recovery codes.
+
+        Nothing changes at login until ``confirm_totp`` with a code from the new
+        secret; a factor already confirmed stays in force until then."""
+        ctx = self._ctx
+        totp = self._totp()
+        secret = totp.new_secret()
+        codes = tuple(_new_recovery_code() for _ in range(RECOVERY_CODES))
+        hashes = tuple(ctx.hasher.hash(_normal_recovery_code(code) or code) for code in codes)
+        with ctx.uow() as uow:
+            member = self._member(uow, staff)
+            uow.staff.replace(member, member.changed(totp_pending=TotpFactor(secret, hashes)))
+            record(ctx, uow, member, "staff.enroll_totp", "staff", member.id)
+            uow.commit()
+        uri = totp.provisioning_uri(
+            secret, account_name=member.username, issuer=ctx.settings.totp_issuer
+        )
+        return TotpEnrollment(secret, uri, codes)
+
+    def confirm_totp(self, staff: StaffPrincipal, code: str) -> StaffPrincipal:
+        """Finish enrollment with a current code of the new secret; the returned
+        principal is a full one (the member proved password and TOTP)."""
+        ctx = self._ctx
+        now = ctx.now()
+        with ctx.uow() as uow:
+            member = self._member(uow, staff)
+            pending = member.totp_pending
+            if pending is None:
+                raise Conflict("totp_not_enrolling")
+            step = self._totp().matching_step(pending.secret, code, now)
+            if step is None:
+                record(
+                    ctx, uow, member, "staff.confirm_totp", "staff", member.id, outcome="failure"
+                )
+                uow.commit()
+                raise ValidationError("totp_invalid", fields={"code": "totp_invalid"})
+            uow.staff.replace(
+                member,
+                member.changed(totp=attrs.evolve(pending, last_step=step), totp_pending=None),
+            )
+            record(ctx, uow, member, "staff.confirm_totp", "staff", member.id)
             uow.commit()
         return StaffPrincipal(member.id)
 
-    def get(self, staff: StaffPrincipal) -> StaffView:
-        with self._ctx.uow() as uow:
-            member = uow.staff.get(staff.staff_id)
-        if member is None or not member.active:
-            raise NotFound()
-        return _view(member)
+    # -- password reset ------------------------------------------------------------
+
+    def start_reset(self, admin: StaffPrincipal, staff_id: str) -> StaffResetTicket:
+        """An admin starts a password reset of a member in scope; see ``StaffResetTicket``.
+
+        The member's current password keeps working until the reset is completed."""
+        ctx = self._ctx
+        now = ctx.now()
+        token = ctx.tokens.new_token()
+        with ctx.uow() as uow:
+            creator = access.staff_with_role(uow, admin, Role.ADMIN)
+            member = uow.staff.get(staff_id)
+            if member is None or not member.active:
+                raise NotFound()
+            access.require_scope(creator, member.facility_code)
+            uow.staff.replace(
+                member,
+                member.changed(
+                    reset_token_hash=ctx.tokens.digest(token),
+                    reset_expires_at=now + ctx.settings.reset_token_ttl,
+                ),
+            )
+            if member.email is not None:
+                base = ctx.settings.base_url.rstrip("/")
+                queue_mail(
+                    ctx,
+                    uow,
+                    MessageCause.STAFF_PASSWORD_RESET,
+                    to=member.email.value,
+                    account=None,
+                    name=member.name,
+                    username=member.username,
+                    link=f"{base}/staff/reset-password?staff={member.id}&token={token}",
+                )
+            record(
+                ctx,
+                uow,
+                creator,
+                "staff.start_reset",
+                "staff",
+                member.id,
+                facility_code=member.facility_code,
+                details={"delivery": "mail" if member.email else "out_of_band"},
+            )
+            uow.commit()
+        if member.email is not None:
+            return StaffResetTicket(mailed_to=mask_email(member.email.value), token=None)
+        return StaffResetTicket(mailed_to=None, token=token)
+
+    def complete_reset(self, staff_id: str, token: str, new_password: str) -> None:
+        """The member sets a new password with the reset token (single use, expiring).
+
+        Unknown member, wrong, used or expired token all answer ``InvalidToken``."""
+        ctx = self._ctx
+        now = ctx.now()
+        digest = ctx.tokens.digest(token.strip())
+        with ctx.uow() as uow:
+            member = uow.staff.get(staff_id) if staff_id else None
+            if (
+                member is None
+                or not member.active
+                or member.reset_token_hash is None
+                or member.reset_expires_at is None
+                or now >= member.reset_expires_at
+                or not hmac.compare_digest(member.reset_token_hash, digest)
+            ):
+                target = member.id if member else None
+                record(ctx, uow, None, "staff.complete_reset", "staff", target, outcome="failure")
+                uow.commit()
+                raise InvalidToken()
+            checked = check_new_password(
+                new_password,
+                min_length=ctx.settings.staff_password_min,
+                max_length=ctx.settings.password_max,
+                context=_context_words(member.username, member.email),
+            )
+            uow.staff.replace(
+                member,
+                member.changed(
+                    password_hash=ctx.hasher.hash(checked),
+                    reset_token_hash=None,
+                    reset_expires_at=None,
+                    failed_logins=0,
+                    locked_until=None,
+                ),
+            )
+            if member.email is not None:
+                queue_mail(
+                    ctx,
+                    uow,
+                    MessageCause.PASSWORD_CHANGED,
+                    to=member.email.value,
+                    account=None,
+                    name=member.name,
+                )
+            record(ctx, uow, member, "staff.complete_reset", "staff", member.id)
+            uow.commit()

@@ -222,6 +222,13 @@ staff = Table(
     Column("active", Boolean, nullable=False),
     Column("failed_logins", Integer, nullable=False),
     _when("locked_until", nullable=True),
+    # Added by migration 0003: e-mail for reset links, TOTP factors (JSON: secret,
+    # recovery-code hashes, last step), and a started reset (token digest only).
+    Column("email", String(320), nullable=True),
+    Column("totp", JsonText, nullable=True),
+    Column("totp_pending", JsonText, nullable=True),
+    Column("reset_token_hash", String(128), nullable=True),
+    _when("reset_expires_at", nullable=True),
     _version(),
     Index(None, "facility_code"),
     **_MYSQL_TABLE,
