@@ -3,12 +3,23 @@
 Keys are random (``prefix/yyyy/mm/<uuid4 hex>``) so nothing a user typed ever
 reaches a path; the month folders keep directories small and make sweeping by
 age cheap. Bytes are streamed in chunks so a large upload never sits in memory.
+
+Options of the filesystem (credentials, an S3 endpoint …) are passed as keyword
+arguments and handed to fsspec unchanged::
+
+    FsspecFileStore("s3://bucket/contactbook", endpoint_url="http://127.0.0.1:9000",
+                    key="…", secret="…")
+
+For ``s3://`` (the ``s3`` extra: s3fs) botocore also reads the usual environment
+(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL`` …), so
+``contactbook.open(files="s3://bucket/prefix")`` needs no options in code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -33,8 +44,8 @@ _MTIME_FIELDS = ("mtime", "LastModified", "last_modified", "updated", "modified"
 class FsspecFileStore:
     """Stores blobs under the root of ``url``; see the module docstring for the key scheme."""
 
-    def __init__(self, url: str, *, clock: Clock | None = None) -> None:
-        fs, root = url_to_fs(url)
+    def __init__(self, url: str, *, clock: Clock | None = None, **storage_options: Any) -> None:
+        fs, root = url_to_fs(url, **storage_options)
         if isinstance(fs, MemoryFileSystem) and not root.strip("/"):
             # The memory filesystem is one dict for the whole process: give each
             # store its own root so two stores (two tests) never see each other.
@@ -46,9 +57,10 @@ class FsspecFileStore:
         self._clock = clock
 
     @classmethod
-    def from_url(cls, url: str) -> FsspecFileStore:
-        """The entry-point form: ``files=`` URLs resolve to this."""
-        return cls(url)
+    def from_url(cls, url: str, **storage_options: Any) -> FsspecFileStore:
+        """The entry-point form: ``files=`` URLs resolve to this; ``storage_options``
+        go to the fsspec filesystem (e.g. ``endpoint_url`` for S3)."""
+        return cls(url, **storage_options)
 
     def __repr__(self) -> str:
         # The root only: a URL may carry credentials, and reprs end up in logs.
@@ -84,6 +96,10 @@ class FsspecFileStore:
         """A binary stream of ``key``; ``FileNotFoundError`` (naming the key only) if missing."""
         path = self._path(key)
         try:
+            if isinstance(self._fs, MemoryFileSystem):
+                # fsspec's memory filesystem hands every reader the *same* file object,
+                # so two open streams of one key would share (and steal) one position.
+                return io.BytesIO(self._fs.cat_file(path))
             return cast(BinaryIO, self._fs.open(path, "rb"))
         except (FileNotFoundError, IsADirectoryError):
             raise FileNotFoundError(key) from None
