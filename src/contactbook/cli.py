@@ -6,13 +6,20 @@ Every command reads its adapters from the same URLs as ``contactbook.open``
 
 from __future__ import annotations
 
+import csv
 import signal
+import sys
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import track
 
 import contactbook
+from contactbook.errors import ContactBookError
 
 __all__ = ["main"]
 
@@ -65,6 +72,206 @@ def db_current(database: str) -> None:
 
 def _open(database: str, files: str, mail: str, sms: str) -> contactbook.ContactBook:
     return contactbook.open(database=database, files=files, mail=mail, sms=sms)
+
+
+_FILES = click.option(
+    "--files", envvar="CONTACTBOOK_FILES_URL", default="var/files", show_default=True
+)
+_MAIL = click.option(
+    "--mail", envvar="CONTACTBOOK_MAIL_URL", default="folder:var/outbox", show_default=True
+)
+_SMS = click.option("--sms", envvar="CONTACTBOOK_SMS_URL", default="memory://", show_default=True)
+_AS_STAFF = click.option(
+    "--as",
+    "username",
+    envvar="CONTACTBOOK_STAFF_USERNAME",
+    required=True,
+    help="The staff member acting (an administrator).",
+)
+_PASSWORD = click.option(
+    "--password",
+    envvar="CONTACTBOOK_STAFF_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    help="Their password (asked when not given).",
+)
+_TOTP = click.option("--totp", "totp_code", default=None, help="Their current TOTP code.")
+
+
+def _staff(
+    book: contactbook.ContactBook, username: str, password: str, totp_code: str | None
+) -> contactbook.StaffPrincipal:
+    try:
+        return book.staff.authenticate(username, password, totp_code)
+    except ContactBookError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def roster() -> None:
+    """A facility's inmate roster."""
+
+
+@roster.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--facility", required=True, help="Facility code, e.g. KLP.")
+@_AS_STAFF
+@_PASSWORD
+@_TOTP
+@_DATABASE
+@_FILES
+@_MAIL
+@_SMS
+def roster_import(
+    csv_file: Path,
+    facility: str,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    database: str,
+    files: str,
+    mail: str,
+    sms: str,
+) -> None:
+    """Make FACILITY's current inmates exactly the rows of CSV_FILE (UTF-8, header row:
+    call_number,name,gender,birth_date,education_grade,admitted_on,admitted_here_on,
+    custody_type,is_juvenile,has_minor_children,restrictions)."""
+    book = _open(database, files, mail, sms)
+    console = Console()
+    try:
+        admin = _staff(book, username, password, totp_code)
+        with csv_file.open(encoding="utf-8-sig", newline="") as stream:
+            rows: list[dict[str, Any]] = list(csv.DictReader(stream))
+        cleaned = [
+            {key: value for key, value in row.items() if key and value not in (None, "")}
+            for row in track(rows, description="reading roster", console=console)
+        ]
+        with console.status("importing"):
+            report = book.inmates.import_roster(admin, cleaned, facility_code=facility)
+    except ContactBookError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        book.close()
+    console.print(
+        f"added {report.added}, updated {report.updated}, left {report.left}, "
+        f"rejected {len(report.rejected)}"
+    )
+    for line, code in report.rejected:
+        console.print(f"  line {line + 1}: {code}")  # line 1 of the file is the header
+    if report.rejected:
+        sys.exit(1)
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts (one per person; no shared accounts)."""
+
+
+@staff.command("create")
+@click.argument("new_username")
+@click.option("--name", required=True)
+@click.option("--facility", default=None, help="Facility code; omit for Agency staff.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in contactbook.Role]),
+)
+@click.option("--email", default=None, help="Where reset links are mailed.")
+@click.option(
+    "--new-password",
+    prompt="Initial password for the new member",
+    hide_input=True,
+    confirmation_prompt=True,
+)
+@_AS_STAFF
+@_PASSWORD
+@_TOTP
+@_DATABASE
+@_FILES
+@_MAIL
+@_SMS
+def staff_create(
+    new_username: str,
+    name: str,
+    facility: str | None,
+    roles: tuple[str, ...],
+    email: str | None,
+    new_password: str,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    database: str,
+    files: str,
+    mail: str,
+    sms: str,
+) -> None:
+    """Create a staff account within the acting administrator's scope."""
+    book = _open(database, files, mail, sms)
+    try:
+        admin = _staff(book, username, password, totp_code)
+        view = book.staff.create(
+            admin,
+            new_username,
+            name,
+            new_password,
+            facility,
+            [contactbook.Role(role) for role in roles],
+            email=email,
+        )
+    except ContactBookError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        book.close()
+    click.echo(f"created {view.username} ({', '.join(sorted(r.value for r in view.roles))})")
+
+
+@main.command("sweep-files")
+@click.option("--grace-hours", default=24.0, show_default=True)
+@click.option("--no-verify-hashes", is_flag=True, help="Skip re-reading every file.")
+@_DATABASE
+@_FILES
+@_MAIL
+@_SMS
+def sweep_files(
+    grace_hours: float, no_verify_hashes: bool, database: str, files: str, mail: str, sms: str
+) -> None:
+    """Remove stored files no row points to; report missing or altered ones."""
+    from datetime import timedelta
+
+    book = _open(database, files, mail, sms)
+    try:
+        report = book.maintenance.sweep_orphan_files(
+            grace=timedelta(hours=grace_hours), verify_hashes=not no_verify_hashes
+        )
+    finally:
+        book.close()
+    click.echo(
+        f"removed {len(report.removed)}, missing {len(report.missing)}, "
+        f"corrupted {len(report.corrupted)}, kept (recent) {report.kept_recent}"
+    )
+    for kind, owner, key in (*report.missing, *report.corrupted):
+        click.echo(f"  {kind} {owner}: {key}")
+    if report.missing or report.corrupted:
+        sys.exit(1)
+
+
+def _web() -> Any:
+    try:
+        import examples.web.app as web_app
+    except ImportError as exc:
+        raise click.ClickException(
+            "the web example lives in examples/web of a source checkout: run this from the "
+            f"repository root with the 'web' extra installed ({exc})"
+        ) from None
+    return web_app
+
+
+@main.command("serve")
+def serve() -> None:
+    """Run the web example (portal and back office) on 127.0.0.1:8000."""
+    _web().main()
 
 
 @main.command("dispatch")
@@ -121,5 +328,32 @@ def expire(database: str, files: str, mail: str, sms: str) -> None:
     try:
         report = book.maintenance.expire_overdue()
         click.echo(f"expired {report.expired_posts} posts")
+    finally:
+        book.close()
+
+
+@main.group()
+def demo() -> None:
+    """Fictional demo data (from a source checkout)."""
+
+
+@demo.command("seed")
+@_DATABASE
+@_FILES
+@_MAIL
+@_SMS
+def demo_seed(database: str, files: str, mail: str, sms: str) -> None:
+    """Seed fictional facilities, inmates, staff and a family (once) and print the logins."""
+    import os
+
+    _web()
+    from examples.web.seed import seed_demo
+    from examples.web.totp import TotpStore
+
+    book = contactbook.open(database=database, files=files, mail=mail, sms=sms, migrate=True)
+    try:
+        totp = TotpStore(os.environ.get("CONTACTBOOK_WEB_TOTP_FILE", "var/web-staff-totp.json"))
+        for line in seed_demo(book, totp, mail):
+            click.echo(line)
     finally:
         book.close()

@@ -69,3 +69,120 @@ def test_dispatch_once_sends_the_outbox_to_the_mail_folder(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "sent 1, retrying 0, failed 0" in result.output
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+ADMIN_PASSWORD = "correct-horse-battery-staple"
+
+
+def _admin_book(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cb.db'}"
+    book = contactbook.open(
+        database=url, files=str(tmp_path / "files"), mail="memory://", migrate=True
+    )
+    book.staff.bootstrap_admin("agency.admin", "矯正署管理者", ADMIN_PASSWORD)
+    admin = book.staff.authenticate("agency.admin", ADMIN_PASSWORD)
+    book.facilities.add(admin, "KLP", "基隆監獄")
+    book.close()
+    return url
+
+
+def test_roster_import_reports_rejected_rows_by_file_line(tmp_path: Path) -> None:
+    url = _admin_book(tmp_path)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "call_number,name,gender,has_minor_children,restrictions\n"
+        "0609,李大華,男,是,\n"
+        "06-09,張國強,男,否,\n"
+        "0619,葉志明,男,否,isolation\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "roster",
+            "import",
+            str(roster),
+            "--facility",
+            "KLP",
+            "--as",
+            "agency.admin",
+            "--password",
+            ADMIN_PASSWORD,
+            "--database",
+            url,
+            "--files",
+            str(tmp_path / "files"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "added 2, updated 0, left 0, rejected 1" in result.output
+    assert "line 3: call_number_format" in result.output
+
+
+def test_staff_create_asks_for_the_new_password(tmp_path: Path) -> None:
+    url = _admin_book(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        [
+            "staff",
+            "create",
+            "klp.reviewer",
+            "--name",
+            "陳審核",
+            "--facility",
+            "KLP",
+            "--role",
+            "reviewer",
+            "--as",
+            "agency.admin",
+            "--password",
+            ADMIN_PASSWORD,
+            "--database",
+            url,
+            "--files",
+            str(tmp_path / "files"),
+        ],
+        input="a-long-staff-passphrase\na-long-staff-passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "created klp.reviewer (reviewer)" in result.output
+    book = contactbook.open(database=url, files=str(tmp_path / "files"), mail="memory://")
+    assert book.staff.authenticate("klp.reviewer", "a-long-staff-passphrase")
+    book.close()
+
+
+def test_a_wrong_admin_password_is_a_clear_error(tmp_path: Path) -> None:
+    url = _admin_book(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        [
+            "staff",
+            "create",
+            "x.reviewer",
+            "--name",
+            "x",
+            "--role",
+            "reviewer",
+            "--as",
+            "agency.admin",
+            "--password",
+            "wrong-password-here",
+            "--new-password",
+            "a-long-staff-passphrase",
+            "--database",
+            url,
+            "--files",
+            str(tmp_path / "files"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "authentication_failed" in result.output
+
+
+def test_sweep_files_reports_what_it_did(tmp_path: Path) -> None:
+    url = _admin_book(tmp_path)
+    result = CliRunner().invoke(
+        main, ["sweep-files", "--database", url, "--files", str(tmp_path / "files")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "removed 0, missing 0, corrupted 0" in result.output
