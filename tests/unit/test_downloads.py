@@ -147,3 +147,28 @@ def test_staff_find_inmates_of_their_scope_only(setting: Setting) -> None:
 def test_labels_are_public() -> None:
     assert contactbook.label(contactbook.Service.CONTACT_BOOK) == "家庭聯絡簿"
     assert contactbook.label(contactbook.Service.CONTACT_BOOK, "en") == "Family contact book"
+
+
+def test_a_partial_approval_names_the_services_approved(setting: Setting) -> None:
+    book = setting.book
+    book.applications.apply(
+        setting.family,
+        contactbook.ApplicationForm(
+            facility_code="KLP",
+            call_number="0609",
+            relationship=contactbook.Relationship.CHILD,
+            services=frozenset(
+                {contactbook.Service.CONTACT_BOOK, contactbook.Service.REMOTE_VISIT}
+            ),
+            id_document=contactbook.Upload.from_bytes("id.pdf", sample_pdf()),
+            relationship_proof=contactbook.Upload.from_bytes("proof.pdf", sample_pdf()),
+            frontal_photo=contactbook.Upload.from_bytes("me.png", sample_png()),
+        ),
+    )
+    pending = book.applications.queue(setting.klp).items[0]
+    book.applications.approve(
+        setting.klp, pending.id, frozenset({contactbook.Service.CONTACT_BOOK}), pending.version
+    )
+    [row] = book.applications.list_mine(setting.family).items
+    assert row.services_label == "預約遠距接見、家庭聯絡簿"
+    assert row.approved_services_label == "家庭聯絡簿"

@@ -110,6 +110,7 @@ class ApplicationView:
     services: tuple[str, ...]
     services_label: str
     approved_services: tuple[str, ...]
+    approved_services_label: str
     status: ApplicationStatus
     status_label: str
     submitted_on: str
@@ -133,6 +134,7 @@ def application_view(
         services=tuple(s.value for s in ordered),
         services_label="、".join(label(s) for s in ordered),
         approved_services=tuple(s.value for s in approved),
+        approved_services_label="、".join(label(s) for s in approved),
         status=application.status,
         status_label=label(application.status),
         submitted_on=format_date(application.submitted_at),
