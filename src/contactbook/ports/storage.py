@@ -10,7 +10,7 @@ exclude their end. Usernames are ASCII and compared case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Literal, Protocol, Self
@@ -85,6 +85,10 @@ class FacilityRepository(Protocol):
 class InmateRepository(Protocol):
     def add(self, inmate: Inmate) -> None: ...
     def get(self, inmate_id: str) -> Inmate | None: ...
+    def get_many(self, inmate_ids: Collection[str]) -> Mapping[str, Inmate]:
+        """The inmates of ``inmate_ids`` that exist, by id: one query for a page of rows."""
+        ...
+
     def current_by_call_number(self, facility_code: str, call_number: str) -> Inmate | None: ...
     def list_current(self, facility_code: str) -> Sequence[Inmate]: ...
     def replace(self, old: Inmate, new: Inmate) -> None: ...

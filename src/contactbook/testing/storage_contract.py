@@ -1176,6 +1176,14 @@ class StorageContract:
             assert set(_ids(uow.inmates.list_current(FACILITY))) == {INMATE, "inm-current"}
             assert _ids(uow.inmates.list_current("F99")) == []
 
+    def test_many_inmates_in_one_call(self, world: Storage) -> None:
+        seed(world, make_inmate("inm-second", call_number=CallNumber.parse("0700")))
+        with world.unit_of_work() as uow:
+            found = uow.inmates.get_many([INMATE, "inm-second", "inm-missing", INMATE])
+            assert set(found) == {INMATE, "inm-second"}
+            assert found["inm-second"] == uow.inmates.get("inm-second")
+            assert uow.inmates.get_many([]) == {}
+
     def test_pending_application_for_an_applicant_and_inmate(self, world: Storage) -> None:
         pending = make_application("app-pending", submitted_at=at(1))
         rejected = make_application(

@@ -28,6 +28,7 @@ from contactbook.usecases.eligibility import require_eligible
 from contactbook.usecases.forms import ApplicationForm
 from contactbook.usecases.inmates import find_current
 from contactbook.usecases.labels import label
+from contactbook.usecases.lookups import Lookups
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
@@ -139,14 +140,8 @@ class Applications:
             rows = uow.applications.list_by_applicant(
                 account.id, after=after_cursor(cursor), limit=limit + 1
             )
-            return page_of(rows, limit, _key, lambda a: self._view(uow, a))
-
-    def _view(self, uow: UnitOfWork, application: ServiceApplication) -> ApplicationView:
-        return application_view(
-            application,
-            uow.inmates.get(application.inmate_id),
-            uow.facilities.get(application.facility_code),
-        )
+            lookups = Lookups(uow, (a.inmate_id for a in rows[:limit]))
+            return page_of(rows, limit, _key, lambda a: _view(lookups, a))
 
     def queue(
         self,
@@ -164,7 +159,8 @@ class Applications:
             rows = uow.applications.queue(
                 facility_codes=codes, status=status, after=after_cursor(cursor), limit=limit + 1
             )
-            return page_of(rows, limit, _key, lambda a: self._view(uow, a))
+            lookups = Lookups(uow, (a.inmate_id for a in rows[:limit]))
+            return page_of(rows, limit, _key, lambda a: _view(lookups, a))
 
     def _load(
         self, uow: UnitOfWork, staff: StaffPrincipal, application_id: str
@@ -194,7 +190,7 @@ class Applications:
                 facility_code=application.facility_code,
             )
             uow.commit()
-            view = self._view(uow, application)
+            view = _view(Lookups(uow), application)
         return ApplicationSheet(
             application=view,
             applicant_name=mask_name(applicant.name),
@@ -277,7 +273,7 @@ class Applications:
                     )
                 )
             applicant = uow.accounts.get(application.applicant_id)
-            view = self._view(uow, after)
+            view = _view(Lookups(uow), after)
             if applicant is not None:
                 cause = (
                     MessageCause.APPLICATION_PARTLY_APPROVED
@@ -325,7 +321,7 @@ class Applications:
             after = application.reject(chosen, note, by=member.id, at=now, version=version)
             uow.applications.replace(application, after)
             applicant = uow.accounts.get(application.applicant_id)
-            view = self._view(uow, after)
+            view = _view(Lookups(uow), after)
             if applicant is not None:
                 queue_mail(
                     ctx,
@@ -364,6 +360,14 @@ def _rejection_reason(reason: object) -> ApplicationRejectionReason:
         return ApplicationRejectionReason(str(reason).strip())
     except ValueError:
         raise ValidationError("invalid_value", fields={"reason": "invalid_value"}) from None
+
+
+def _view(lookups: Lookups, application: ServiceApplication) -> ApplicationView:
+    return application_view(
+        application,
+        lookups.inmate(application.inmate_id),
+        lookups.facility(application.facility_code),
+    )
 
 
 def _key(application: ServiceApplication) -> tuple[datetime, str]:

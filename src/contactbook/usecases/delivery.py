@@ -9,6 +9,7 @@ from contactbook.errors import NotFound
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context
+from contactbook.usecases.lookups import Lookups
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import StaffPrincipal
@@ -36,12 +37,13 @@ class Delivery:
             rows = uow.posts.approved_undelivered(
                 codes, after=after_cursor(cursor), limit=limit + 1
             )
+            lookups = Lookups(uow, (post.inmate_id for post in rows[:limit]))
             return page_of(
                 rows,
                 limit,
                 lambda p: (p.decided_at or p.submitted_at, p.id),
                 lambda p: post_view(
-                    p, uow.inmates.get(p.inmate_id), uow.facilities.get(p.facility_code)
+                    p, lookups.inmate(p.inmate_id), lookups.facility(p.facility_code)
                 ),
             )
 

@@ -20,6 +20,7 @@ from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context
 from contactbook.usecases.eligibility import require_unrestricted
 from contactbook.usecases.labels import label
+from contactbook.usecases.lookups import Lookups
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import StaffPrincipal
@@ -130,12 +131,13 @@ class Moderation:
                 after=after_cursor(cursor),
                 limit=limit + 1,
             )
+            lookups = Lookups(uow, (post.inmate_id for post in rows[:limit]))
             return page_of(
-                rows, limit, lambda p: (p.submitted_at, p.id), lambda p: self._item(uow, p)
+                rows, limit, lambda p: (p.submitted_at, p.id), lambda p: self._item(lookups, p)
             )
 
-    def _item(self, uow: UnitOfWork, post: FamilyPost) -> QueueItem:
-        facility = uow.facilities.get(post.facility_code)
+    def _item(self, lookups: Lookups, post: FamilyPost) -> QueueItem:
+        facility = lookups.facility(post.facility_code)
         photos = [
             a for a in attachment_views(post.attachments) if a.content_type.startswith("image/")
         ]
@@ -144,7 +146,7 @@ class Moderation:
             version=post.version,
             facility_code=post.facility_code,
             facility_name=facility.name if facility else post.facility_code,
-            to=inmate_label(uow.inmates.get(post.inmate_id)),
+            to=inmate_label(lookups.inmate(post.inmate_id)),
             title=_excerpt(post.title),
             excerpt=_excerpt(post.body),
             submitted_at=post.submitted_at,

@@ -21,6 +21,7 @@ from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context, new_id
 from contactbook.usecases.eligibility import require_unrestricted
 from contactbook.usecases.forms import PostDraft
+from contactbook.usecases.lookups import Lookups
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal
 from contactbook.usecases.uploads import Download, open_download, store_uploads
@@ -155,7 +156,10 @@ class Posts:
             rows = uow.posts.list_by_author(
                 account.id, status=status, after=after_cursor(cursor), limit=limit + 1
             )
-            return page_of(rows, limit, lambda p: (p.submitted_at, p.id), lambda p: _view(uow, p))
+            lookups = Lookups(uow, (post.inmate_id for post in rows[:limit]))
+            return page_of(
+                rows, limit, lambda p: (p.submitted_at, p.id), lambda p: _view(lookups, p)
+            )
 
     def _own(self, uow: UnitOfWork, principal: FamilyPrincipal, post_id: str) -> FamilyPost:
         account = access.family(uow, principal)
@@ -166,7 +170,7 @@ class Posts:
 
     def get(self, principal: FamilyPrincipal, post_id: str) -> PostView:
         with self._ctx.uow() as uow:
-            return _view(uow, self._own(uow, principal, post_id))
+            return _view(Lookups(uow), self._own(uow, principal, post_id))
 
     def withdraw(self, principal: FamilyPrincipal, post_id: str) -> PostView:
         """Take back a pending post; it no longer uses up the frequency period."""
@@ -186,7 +190,7 @@ class Posts:
                 facility_code=post.facility_code,
             )
             uow.commit()
-            return _view(uow, after)
+            return _view(Lookups(uow), after)
 
     def attachment(self, principal: FamilyPrincipal, post_id: str, attachment_id: str) -> Download:
         with self._ctx.uow() as uow:
@@ -213,5 +217,5 @@ def _target(
     return grant, inmate, facility
 
 
-def _view(uow: UnitOfWork, post: FamilyPost) -> PostView:
-    return post_view(post, uow.inmates.get(post.inmate_id), uow.facilities.get(post.facility_code))
+def _view(lookups: Lookups, post: FamilyPost) -> PostView:
+    return post_view(post, lookups.inmate(post.inmate_id), lookups.facility(post.facility_code))

@@ -15,7 +15,7 @@ on ``commit()``. Entities are frozen, so a copy is one new ``dict`` per table.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -349,6 +349,10 @@ class MemoryInmateRepository:
 
     def get(self, inmate_id: str) -> Inmate | None:
         return self._table.get(inmate_id)
+
+    def get_many(self, inmate_ids: Collection[str]) -> Mapping[str, Inmate]:
+        rows = self._table.rows
+        return {inmate_id: rows[inmate_id] for inmate_id in set(inmate_ids) if inmate_id in rows}
 
     def current_by_call_number(self, facility_code: str, call_number: str) -> Inmate | None:
         found = self._table.where(

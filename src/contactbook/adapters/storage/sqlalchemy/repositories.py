@@ -16,7 +16,7 @@ Shared rules (see :mod:`contactbook.ports.storage`):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -400,6 +400,13 @@ class SqlInmateRepository:
 
     def get(self, inmate_id: str) -> Inmate | None:
         return self._rows.get(inmate_id)
+
+    def get_many(self, inmate_ids: Collection[str]) -> Mapping[str, Inmate]:
+        wanted = sorted(set(inmate_ids))
+        if not wanted:
+            return {}
+        statement = self._rows.select().where(tables.inmates.c.id.in_(wanted))
+        return {inmate.id: inmate for inmate in self._rows.all(statement)}
 
     def current_by_call_number(self, facility_code: str, call_number: str) -> Inmate | None:
         c = tables.inmates.c
