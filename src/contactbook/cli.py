@@ -257,6 +257,26 @@ def sweep_files(
         sys.exit(1)
 
 
+@main.command("retention")
+@_DATABASE
+@_FILES
+@_MAIL
+@_SMS
+def retention(database: str, files: str, mail: str, sms: str) -> None:
+    """Remove what no retention period keeps (old posts, their files, messages, closed
+    accounts); the periods are the book's Settings."""
+    import attrs
+
+    book = _open(database, files, mail, sms)
+    try:
+        with Console().status("applying retention"):
+            report = book.maintenance.apply_retention()
+    finally:
+        book.close()
+    counts = attrs.asdict(report)
+    click.echo(", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items()))
+
+
 def _web() -> Any:
     try:
         import examples.web.app as web_app

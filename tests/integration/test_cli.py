@@ -186,3 +186,13 @@ def test_sweep_files_reports_what_it_did(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "removed 0, missing 0, corrupted 0" in result.output
+
+
+def test_retention_reports_what_it_removed(tmp_path: Path) -> None:
+    url = _admin_book(tmp_path)
+    result = CliRunner().invoke(
+        main, ["retention", "--database", url, "--files", str(tmp_path / "files")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "delivered posts 0" in result.output
+    assert "closed accounts 0" in result.output
