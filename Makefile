@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo walkthrough e2e lint typecheck contracts clean
+.PHONY: test demo walkthrough bench e2e lint typecheck contracts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ demo: $(STAMP)
 
 walkthrough: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 e2e: $(STAMP)
 	CONTACTBOOK_SAVE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e
