@@ -53,11 +53,11 @@ class MailerContract:
 
     @pytest.fixture
     def mailer(self) -> Mailer:
-        raise NotImplementedError("override the mailer fixture")
+        pytest.fail("override the mailer fixture")  # a subclass must provide it
 
     @pytest.fixture
     def sent_mails(self) -> SentMails:
-        raise NotImplementedError("override the sent_mails fixture")
+        pytest.fail("override the sent_mails fixture")  # a subclass must provide it
 
     def _delivered(self, sent_mails: SentMails) -> list[tuple[str, str, str, str]]:
         return [(m, to, s, normalise_body(b)) for m, to, s, b in sent_mails()]
@@ -96,11 +96,11 @@ class SmsGatewayContract:
 
     @pytest.fixture
     def sms(self) -> SmsGateway:
-        raise NotImplementedError("override the sms fixture")
+        pytest.fail("override the sms fixture")  # a subclass must provide it
 
     @pytest.fixture
     def sent_sms(self) -> SentSms:
-        raise NotImplementedError("override the sent_sms fixture")
+        pytest.fail("override the sent_sms fixture")  # a subclass must provide it
 
     def test_traditional_chinese_body_round_trip(self, sms: SmsGateway, sent_sms: SentSms) -> None:
         sms.send(OutgoingSms("sms-zh-1", "0912345678", ZH_SMS))

@@ -28,7 +28,7 @@ class FileStoreContract:
 
     @pytest.fixture
     def file_store(self) -> FileStore:
-        raise NotImplementedError("override the file_store fixture")
+        pytest.fail("override the file_store fixture")  # a subclass must provide it
 
     def test_put_then_open_returns_the_same_bytes_with_size_and_sha256(
         self, file_store: FileStore

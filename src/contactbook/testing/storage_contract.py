@@ -648,7 +648,9 @@ class StorageContract:
 
     @pytest.fixture
     def storage(self) -> Storage:
-        raise NotImplementedError("override the `storage` fixture in your StorageContract subclass")
+        pytest.fail(
+            "override the `storage` fixture in your StorageContract subclass"
+        )  # a subclass must provide it
 
     @pytest.fixture
     def world(self, storage: Storage) -> Storage:
