@@ -172,3 +172,32 @@ def test_a_partial_approval_names_the_services_approved(setting: Setting) -> Non
     [row] = book.applications.list_mine(setting.family).items
     assert row.services_label == "預約遠距接見、家庭聯絡簿"
     assert row.approved_services_label == "家庭聯絡簿"
+
+
+def test_too_large_names_the_facilitys_own_limit(setting: Setting) -> None:
+    book = setting.book
+    small = contactbook.AttachmentProfile(
+        name="small",
+        max_files=1,
+        max_total_bytes=1024 * 1024,
+        context=contactbook.SINGLE_PHOTO_PROFILE.context,
+    )
+    book.facilities.set_policy(
+        setting.admin, "KLP", contactbook.FacilityPolicy(attachment_profile=small)
+    )
+    setting.photo_post()  # the grant; a small photo passes
+    inmate = book.inmates.find(setting.family, "KLP", "0609")
+    setting.book.context.clock.advance(days=31)  # type: ignore[attr-defined]
+    big = sample_png() + b"\0" * (1024 * 1024)
+    with pytest.raises(contactbook.errors.UploadRejected) as caught:
+        book.posts.publish(
+            setting.family,
+            contactbook.PostDraft(
+                inmate_id=inmate.inmate_id,
+                title="大照片",
+                body="近況",
+                attachments=[contactbook.Upload.from_bytes("大照片.png", big)],
+            ),
+        )
+    assert caught.value.reason == "too_large"
+    assert caught.value.message_zh == "檔案「大照片.png」超過大小限制（附件合計限制 1MB）。"

@@ -26,6 +26,10 @@ _TYPE_NAMES = {
 _NAMES_THE_TYPES = frozenset({"type_not_allowed", "unrecognized"})
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g}"
+
+
 @attrs.frozen
 class Upload:
     """A file from a person: a name (for display only), a declared type, a stream."""
@@ -78,7 +82,9 @@ def store_uploads(
         kind = kinds[index] if kinds else None
         file_context = kind.context if kind else context
         if remaining <= 0:
-            raise UploadRejected("too_large", upload.display_name)
+            raise UploadRejected(
+                "too_large", upload.display_name, limit=_megabytes(max_total_bytes)
+            )
         try:
             inspected = ctx.inspector.inspect(
                 upload.stream,
@@ -87,6 +93,10 @@ def store_uploads(
                 max_bytes=remaining,
             )
         except UploadRejected as exc:
+            if exc.reason == "too_large":  # the message names this slot's limit
+                raise UploadRejected(
+                    exc.reason, exc.filename, limit=_megabytes(max_total_bytes)
+                ) from exc
             if exc.reason not in _NAMES_THE_TYPES:
                 raise
             # The message lists what this slot accepts (a photo slot takes no PDF).
