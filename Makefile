@@ -15,8 +15,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests features examples
-	$(BIN)/ruff format --check src tests features examples
+	$(BIN)/ruff check src tests features examples benchmarks
+	$(BIN)/ruff format --check src tests features examples benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
