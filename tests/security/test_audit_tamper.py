@@ -107,7 +107,7 @@ def _admin(book: contactbook.ContactBook) -> contactbook.StaffPrincipal:
 @pytest.mark.parametrize(
     ("statement", "broken_at"),
     [
-        pytest.param("UPDATE audit SET target_id = 'XXX' WHERE seq = 4", 4, id="edit-target"),
+        pytest.param("UPDATE audit SET target_id = 'forged' WHERE seq = 4", 4, id="edit-target"),
         pytest.param("UPDATE audit SET outcome = 'success' WHERE seq = 3", 3, id="hide-failure"),
         pytest.param("UPDATE audit SET actor_id = NULL WHERE seq = 5", 5, id="edit-actor"),
         pytest.param("UPDATE audit SET origin = '198.51.100.7' WHERE seq = 2", 2, id="edit-origin"),

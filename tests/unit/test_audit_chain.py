@@ -35,7 +35,7 @@ def test_an_untouched_chain_verifies(book: contactbook.ContactBook) -> None:
 def test_an_edited_event_breaks_the_chain_at_that_event(book: contactbook.ContactBook) -> None:
     events = _events(book)
     victim = next(e for e in events.values() if e.action == "facility.add")  # type: ignore[attr-defined]
-    events[victim.id] = attrs.evolve(victim, target_id="XXX")  # type: ignore[attr-defined]
+    events[victim.id] = attrs.evolve(victim, target_id="forged-target")  # type: ignore[attr-defined]
     result = book.audit.verify()
     assert not result.ok
     assert result.first_broken_seq == victim.seq  # type: ignore[attr-defined]
