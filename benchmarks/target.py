@@ -15,6 +15,7 @@ psycopg), explicit transactions, and datetimes converted the way the adapter's
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Sequence
@@ -31,7 +32,8 @@ from contactbook.adapters.storage.sqlalchemy.storage import create_storage_engin
 
 __all__ = ["BENCH_DATABASE", "RawDb", "Target"]
 
-BENCH_DATABASE = "bench"
+BENCH_DATABASE = os.environ.get("CONTACTBOOK_BENCH_DATABASE", "bench")
+"""The scratch database on the server; set the variable to run two benchmarks at once."""
 
 
 @dataclass

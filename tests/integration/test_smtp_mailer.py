@@ -507,7 +507,7 @@ def test_an_interrupted_send_never_reuses_the_connection(
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # e.g. Ctrl-C while the connection is inside DATA
 
-    monkeypatch.setattr("smtplib.SMTP.send_message", killed)
+    monkeypatch.setattr("smtplib.SMTP.sendmail", killed)
     with pytest.raises(KeyboardInterrupt):
         smtp_mailer.send(mail(2))
     assert not smtp_mailer.connected

@@ -15,6 +15,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
+import attrs
+
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import AuditEvent
@@ -126,6 +128,25 @@ class GrantRepository(Protocol):
     def active_for_inmate(self, inmate_id: str) -> Sequence[Grant]: ...
 
 
+@attrs.frozen
+class QueueRow:
+    """One row of the moderation queue as the list shows it: the post's own columns
+    with its facility's name and its inmate's call number and name (one read)."""
+
+    post_id: str
+    version: int
+    facility_code: str
+    facility_name: str
+    call_number: str
+    inmate_name: str
+    title: str
+    body: str
+    submitted_at: datetime
+    status: PostStatus
+    flagged_keywords: tuple[str, ...]
+    attachments: tuple[StoredFile, ...]
+
+
 class PostRepository(Protocol):
     def add(self, post: FamilyPost) -> None: ...
     def get(self, post_id: str) -> FamilyPost | None: ...
@@ -147,6 +168,19 @@ class PostRepository(Protocol):
         limit: int,
     ) -> Sequence[FamilyPost]:
         """Oldest first by ``submitted_at``; ``submitted_to`` is exclusive."""
+        ...
+
+    def queue_rows(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: PostStatus | None,
+        submitted_from: datetime | None,
+        submitted_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[QueueRow]:
+        """:meth:`queue` as list rows (facility name, inmate call number and name joined)."""
         ...
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:

@@ -63,7 +63,7 @@ from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.relationship import Relationship, Service
 from contactbook.domain.staff import Role, StaffMember, TotpFactor
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After, Storage, UnitOfWork
+from contactbook.ports.storage import After, QueueRow, Storage, UnitOfWork
 
 __all__ = [
     "ACCOUNT",
@@ -1361,6 +1361,104 @@ class StorageContract:
             "post-approved",
         }
         assert _ids(window) == ["post-2", "post-elsewhere", "post-3", "post-4", "post-5"]
+
+    def test_post_queue_rows_join_the_facility_and_inmate_of_each_post(
+        self, world: Storage
+    ) -> None:
+        drawing = make_stored_file("post-2-drawing", content_type="image/png")
+        seed(
+            world,
+            make_post("post-1", submitted_at=at(0), flagged_keywords=("越獄",)),
+            make_post("post-2", submitted_at=at(1), attachments=(drawing,), **_OTHER_POST),
+            make_post("post-3", submitted_at=at(2), attachments=()),
+        )
+        with world.unit_of_work() as uow:
+            rows = uow.posts.queue_rows(
+                facility_codes=None,
+                status=None,
+                submitted_from=None,
+                submitted_to=None,
+                after=None,
+                limit=10,
+            )
+            first = uow.posts.get("post-1")
+        assert first is not None
+        assert [row.post_id for row in rows] == ["post-1", "post-2", "post-3"]
+        assert rows[0] == QueueRow(
+            post_id="post-1",
+            version=first.version,
+            facility_code=FACILITY,
+            facility_name="北區示範監獄",
+            call_number="0609",
+            inmate_name="王大明",
+            title=first.title,
+            body=first.body,
+            submitted_at=at(0),
+            status=PostStatus.PENDING,
+            flagged_keywords=("越獄",),
+            attachments=first.attachments,
+        )
+        assert (rows[1].facility_name, rows[1].inmate_name) == ("南區示範看守所", "李小龍")
+        assert rows[1].attachments == (drawing,)
+        assert rows[2].attachments == ()
+        assert rows[2].flagged_keywords == ()
+
+    def test_post_queue_rows_page_and_filter_as_the_queue_does(self, world: Storage) -> None:
+        seed(
+            world,
+            *_seven(lambda n, when: make_post(f"post-{n}", submitted_at=when)),
+            make_post("post-elsewhere", submitted_at=at(1), **_OTHER_POST),
+            make_post("post-approved", status=PostStatus.APPROVED, submitted_at=at(1)),
+        )
+
+        def queue_rows(uow: UnitOfWork, **filters: Any) -> list[QueueRow]:
+            return walk(
+                lambda after, limit: uow.posts.queue_rows(after=after, limit=limit, **filters),
+                lambda row: (row.submitted_at, row.post_id),
+            )
+
+        with world.unit_of_work() as uow:
+            pending_here = queue_rows(
+                uow,
+                facility_codes=frozenset({FACILITY}),
+                status=PostStatus.PENDING,
+                submitted_from=None,
+                submitted_to=None,
+            )
+            window = queue_rows(
+                uow,
+                facility_codes=frozenset({FACILITY, OTHER_FACILITY}),
+                status=PostStatus.PENDING,
+                submitted_from=at(1),  # inclusive
+                submitted_to=at(3),  # exclusive
+            )
+            nowhere = uow.posts.queue_rows(
+                facility_codes=frozenset(),
+                status=None,
+                submitted_from=None,
+                submitted_to=None,
+                after=None,
+                limit=10,
+            )
+            # A cursor before the range start must not let earlier rows in.
+            from_cursor_before_start = uow.posts.queue_rows(
+                facility_codes=None,
+                status=PostStatus.PENDING,
+                submitted_from=at(2),
+                submitted_to=None,
+                after=(at(0), "post-1"),
+                limit=10,
+            )
+        assert [row.post_id for row in pending_here] == _numbered("post", _ASCENDING)
+        assert [row.post_id for row in window] == [
+            "post-2",
+            "post-elsewhere",
+            "post-3",
+            "post-4",
+            "post-5",
+        ]
+        assert nowhere == []
+        assert [row.post_id for row in from_cursor_before_start] == _numbered("post", range(3, 8))
 
     def test_approved_undelivered_posts_oldest_decision_first(self, world: Storage) -> None:
         def approved(n: int, when: datetime) -> FamilyPost:

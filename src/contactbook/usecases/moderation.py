@@ -14,13 +14,12 @@ from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.staff import Role, StaffMember
 from contactbook.domain.time import add_months, format_date, format_datetime, taipei_day_start
 from contactbook.errors import NotFound, ValidationError
-from contactbook.ports.storage import UnitOfWork
+from contactbook.ports.storage import QueueRow, UnitOfWork
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context
 from contactbook.usecases.eligibility import require_unrestricted
 from contactbook.usecases.labels import label
-from contactbook.usecases.lookups import Lookups
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import StaffPrincipal
@@ -29,7 +28,6 @@ from contactbook.usecases.views import (
     AttachmentView,
     PostView,
     attachment_views,
-    inmate_label,
     post_view,
 )
 
@@ -97,6 +95,25 @@ def _rejection_reason(reason: object) -> PostRejectionReason:
         raise ValidationError("invalid_value", fields={"reason": "invalid_value"}) from None
 
 
+def _queue_item(row: QueueRow) -> QueueItem:
+    photos = [a for a in attachment_views(row.attachments) if a.content_type.startswith("image/")]
+    return QueueItem(
+        post_id=row.post_id,
+        version=row.version,
+        facility_code=row.facility_code,
+        facility_name=row.facility_name,
+        to=f"{row.call_number}-{mask_name(row.inmate_name)}" if row.call_number else "-",
+        title=_excerpt(row.title),
+        excerpt=_excerpt(row.body),
+        submitted_at=row.submitted_at,
+        submitted_on=format_date(row.submitted_at),
+        status=row.status,
+        status_label=label(row.status),
+        flagged_keywords=row.flagged_keywords,
+        photo=photos[0] if photos else None,
+    )
+
+
 def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS] + "..."
@@ -121,7 +138,7 @@ class Moderation:
         with self._ctx.uow() as uow:
             member = access.staff_with_role(uow, staff, Role.REVIEWER)
             codes = access.scope_codes(member, facility)
-            rows = uow.posts.queue(
+            rows = uow.posts.queue_rows(
                 facility_codes=codes,
                 status=status,
                 submitted_from=taipei_day_start(submitted_from) if submitted_from else None,
@@ -131,31 +148,7 @@ class Moderation:
                 after=after_cursor(cursor),
                 limit=limit + 1,
             )
-            lookups = Lookups(uow, (post.inmate_id for post in rows[:limit]))
-            return page_of(
-                rows, limit, lambda p: (p.submitted_at, p.id), lambda p: self._item(lookups, p)
-            )
-
-    def _item(self, lookups: Lookups, post: FamilyPost) -> QueueItem:
-        facility = lookups.facility(post.facility_code)
-        photos = [
-            a for a in attachment_views(post.attachments) if a.content_type.startswith("image/")
-        ]
-        return QueueItem(
-            post_id=post.id,
-            version=post.version,
-            facility_code=post.facility_code,
-            facility_name=facility.name if facility else post.facility_code,
-            to=inmate_label(lookups.inmate(post.inmate_id)),
-            title=_excerpt(post.title),
-            excerpt=_excerpt(post.body),
-            submitted_at=post.submitted_at,
-            submitted_on=format_date(post.submitted_at),
-            status=post.status,
-            status_label=label(post.status),
-            flagged_keywords=post.flagged_keywords,
-            photo=photos[0] if photos else None,
-        )
+        return page_of(rows, limit, lambda r: (r.submitted_at, r.post_id), _queue_item)
 
     def _load(
         self, uow: UnitOfWork, staff: StaffPrincipal, post_id: str

@@ -186,12 +186,13 @@ class SmtpMailer:
 
     def send(self, mail: OutgoingMail) -> None:
         """Send ``mail``; raise ``TemporaryDeliveryFailure`` or ``PermanentDeliveryFailure``."""
-        message = self._render(mail)
+        message, data = self._render(mail)
         with self._lock:
             smtp = self._connection()
             try:
                 recipient = str(message["To"].addresses[0].addr_spec)
-                smtp.send_message(message, self.envelope_sender, [recipient])
+                # The bytes _render already produced: the message is not flattened twice.
+                smtp.sendmail(self.envelope_sender, [recipient], data)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()), (554, b"recipient refused"))
                 raise self._failure("recipient refused", code, text) from None
@@ -240,7 +241,7 @@ class SmtpMailer:
 
     # -- the message ------------------------------------------------------------------
 
-    def _render(self, mail: OutgoingMail) -> EmailMessage:
+    def _render(self, mail: OutgoingMail) -> tuple[EmailMessage, bytes]:
         if not _MESSAGE_ID.fullmatch(mail.message_id) or len(mail.message_id) > 200:
             raise PermanentDeliveryFailure(f"message id {mail.message_id!r} is not usable")
         now = (self._clock.now() if self._clock else datetime.now(UTC)).astimezone(UTC)
@@ -254,10 +255,10 @@ class SmtpMailer:
             msg.set_content(mail.body, charset="utf-8")
             if msg["To"].defects or len(msg["To"].addresses) != 1:
                 raise ValueError("the recipient must be exactly one valid address")
-            msg.as_bytes()  # raises here, not mid-DATA, for header injection and the like
+            data = msg.as_bytes()  # raises here, not mid-DATA, for header injection and the like
         except (ValueError, IndexError, TypeError) as exc:
             raise PermanentDeliveryFailure(f"cannot write this mail: {exc}") from None
-        return msg
+        return msg, data
 
     # -- the connection ---------------------------------------------------------------
 

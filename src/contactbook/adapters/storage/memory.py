@@ -45,6 +45,7 @@ from contactbook.ports.storage import (
     MessageRepository,
     NoticeRepository,
     PostRepository,
+    QueueRow,
     StaffRepository,
     StoredFileOwner,
     TokenRepository,
@@ -478,6 +479,7 @@ class MemoryPostRepository:
     """Family posts: the author's list, the review queue and the delivery list."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
         self._table: _Table[FamilyPost] = _Table(
             uow, lambda tables: tables.posts, key=lambda post: post.id, unchanged=_same_version
         )
@@ -502,6 +504,46 @@ class MemoryPostRepository:
             after=after,
             limit=limit,
         )
+
+    def queue_rows(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: PostStatus | None,
+        submitted_from: datetime | None,
+        submitted_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[QueueRow]:
+        posts = self.queue(
+            facility_codes=facility_codes,
+            status=status,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+            after=after,
+            limit=limit,
+        )
+        rows = []
+        for post in posts:
+            inmate = self._uow.inmates.get(post.inmate_id)
+            facility = self._uow.facilities.get(post.facility_code)
+            rows.append(
+                QueueRow(
+                    post.id,
+                    post.version,
+                    post.facility_code,
+                    facility.name if facility else post.facility_code,
+                    inmate.call_number.value if inmate else "",
+                    inmate.name if inmate else "",
+                    post.title,
+                    post.body,
+                    post.submitted_at,
+                    post.status,
+                    post.flagged_keywords,
+                    post.attachments,
+                )
+            )
+        return rows
 
     def queue(
         self,

@@ -12,6 +12,7 @@ entity, whose own validation runs again.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar, get_origin
@@ -82,10 +83,14 @@ def _day(value: Any, _: Any) -> date:
 
 def make_converter() -> cattrs.Converter:
     """The converter the mappers use; built once, private to this adapter."""
-    converter = cattrs.Converter()
+    converter = cattrs.Converter(detailed_validation=False)
     for identifier in _IDENTIFIERS:
         converter.register_unstructure_hook(identifier, lambda value: value.value)
-        converter.register_structure_hook(identifier, lambda value, cls: cls(value))
+        # Stored identifiers were validated when written; a frozen value object per
+        # distinct text is reused instead of running email-validator on every read.
+        converter.register_structure_hook(
+            identifier, functools.lru_cache(maxsize=65_536)(lambda value, cls: cls(value))
+        )
     converter.register_unstructure_hook(datetime, lambda value: value)
     converter.register_structure_hook(datetime, _aware)
     converter.register_unstructure_hook(date, lambda value: value)

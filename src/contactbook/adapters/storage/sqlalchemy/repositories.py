@@ -16,6 +16,7 @@ Shared rules (see :mod:`contactbook.ports.storage`):
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     false,
     func,
     or_,
@@ -55,7 +57,7 @@ from contactbook.domain.notice import AgencyNotice, AudienceScope
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
 from contactbook.domain.staff import StaffMember
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After, StoredFileOwner
+from contactbook.ports.storage import After, QueueRow, StoredFileOwner
 
 if TYPE_CHECKING:
     from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
@@ -175,6 +177,19 @@ def _within(
     return and_(true(), *conditions)
 
 
+@functools.cache
+def _get_statement(table: Table, key: str) -> Select[Any]:
+    """``SELECT * FROM table WHERE key = :key``, built once (its cache key is memoised)."""
+    return select(table).where(table.c[key] == bindparam("key"))
+
+
+def _has_unique_rule(table: Table) -> bool:
+    """Whether an UPDATE of ``table`` can break a unique rule other than its key."""
+    return any(c.unique for c in table.columns if not c.primary_key) or any(
+        index.unique for index in table.indexes
+    )
+
+
 class _Rows(Generic[E]):
     """One table seen from a unit of work: fetching, inserting and compare-and-set."""
 
@@ -185,6 +200,8 @@ class _Rows(Generic[E]):
         self.table = table
         self.mapper = mapper
         self.key = table.c[key]
+        self._get = _get_statement(table, key)
+        self._guarded_updates = _has_unique_rule(table)
 
     @property
     def connection(self) -> Connection:
@@ -202,7 +219,8 @@ class _Rows(Generic[E]):
         return [self.mapper.from_row(row._mapping) for row in rows]
 
     def get(self, key: str) -> E | None:
-        return self.one(self.select().where(self.key == key))
+        row = self.connection.execute(self._get, {"key": key}).first()
+        return None if row is None else self.mapper.from_row(row._mapping)
 
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
@@ -230,19 +248,51 @@ class _Rows(Generic[E]):
         savepoint.commit()
         return count
 
+    def _write_plain(self, statement: Executable) -> int:
+        try:
+            return self.connection.execute(statement).rowcount
+        except DBAPIError as error:
+            if is_lost_race(error):
+                raise Conflict("stale_version") from error
+            raise
+
     def add(self, entity: E) -> None:
-        self.write(self.table.insert().values(self.mapper.to_row(entity)))
+        values = self.mapper.to_row(entity)
+        dialect = self.connection.dialect.name
+        if dialect not in ("postgresql", "sqlite"):
+            self.write(self.table.insert().values(values))
+            return
+        # INSERT … ON CONFLICT DO NOTHING RETURNING key: a duplicate inserts no row (and
+        # returns none) and leaves the transaction usable, with no SAVEPOINT and RELEASE
+        # around every insert. (RETURNING, because psycopg reports no rowcount here.)
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(self.table).values(values).on_conflict_do_nothing()
+        try:
+            inserted = self.connection.execute(statement.returning(self.key)).first()
+        except DBAPIError as error:
+            if is_lost_race(error):
+                raise Conflict("stale_version") from error
+            raise
+        if inserted is None:
+            raise Conflict("duplicate")
 
     def replace(self, old: E, new: E, guard: ColumnElement[bool]) -> None:
         """Write ``new`` over the row of ``old`` if ``guard`` still holds for it."""
-        old_key = self.mapper.to_row(old)[self.key.name]
+        old_row = self.mapper.to_row(old)
+        old_key = old_row[self.key.name]
         row = self.mapper.to_row(new)
         if row[self.key.name] != old_key:
             raise ValueError(
                 f"replace() keeps the key: {old_key!r} cannot become {row[self.key.name]!r}"
             )
         del row[self.key.name]
-        matched = self.write(self.table.update().where(self.key == old_key, guard).values(row))
+        # SET only what changed: every indexed or foreign-key column in SET costs index
+        # maintenance and a foreign-key check even when its value stays the same.
+        changed = {name: value for name, value in row.items() if old_row.get(name) != value}
+        update = self.table.update().where(self.key == old_key, guard).values(changed or row)
+        # A table without a unique rule beyond its key needs no SAVEPOINT round trips.
+        write = self.write if self._guarded_updates else self._write_plain
+        matched = write(update)
         if matched == 1:
             return
         exists = self.connection.execute(select(self.key).where(self.key == old_key)).first()
@@ -533,6 +583,18 @@ class SqlGrantRepository:
 # --- Posts ------------------------------------------------------------------------------
 
 
+def _one_lower_bound(start: datetime | None, after: After) -> datetime | None:
+    """Drop a range start that the keyset position already passed.
+
+    With both ``t >= start`` and ``t >= t0`` SQLite seeks the index with the first
+    and filters with the second, so a deep page scans every row before the cursor;
+    one lower bound lets it seek straight to the position.
+    """
+    if after is not None and start is not None and after[0] >= start:
+        return None
+    return start
+
+
 def post_queue_statement(
     *,
     facility_codes: frozenset[str] | None,
@@ -543,6 +605,7 @@ def post_queue_statement(
     limit: int,
 ) -> Select[Any]:
     """The moderation queue's statement (public so a test can EXPLAIN it)."""
+    submitted_from = _one_lower_bound(submitted_from, after)
     c = tables.posts.c
     statement = select(tables.posts).where(
         _among(c.facility_code, facility_codes),
@@ -552,6 +615,67 @@ def post_queue_statement(
         statement = statement.where(c.status == status.value)
     return keyset_page(
         statement, c.submitted_at, c.id, after=after, newest_first=False, limit=limit
+    )
+
+
+@functools.cache
+def _queue_rows_statement(
+    facilities: bool, status: bool, since: bool, until: bool, after: bool
+) -> Select[Any]:
+    """The queue's list rows in one joined statement, built once per shape; the values
+    are bound by name (``codes`` expanding), so its cache key is computed once."""
+    p, f, i = tables.posts.c, tables.facilities.c, tables.inmates.c
+    statement = select(
+        p.id,
+        p.version,
+        p.facility_code,
+        f.name,
+        i.call_number,
+        i.name,
+        p.title,
+        p.body,
+        p.submitted_at,
+        p.status,
+        p.flagged_keywords,
+        p.attachments,
+    ).select_from(
+        tables.posts.join(tables.facilities, f.code == p.facility_code).join(
+            tables.inmates, i.id == p.inmate_id
+        )
+    )
+    if facilities:
+        statement = statement.where(p.facility_code.in_(bindparam("codes", expanding=True)))
+    if status:
+        statement = statement.where(p.status == bindparam("status"))
+    if since:
+        statement = statement.where(p.submitted_at >= bindparam("since", type_=p.submitted_at.type))
+    if until:
+        statement = statement.where(p.submitted_at < bindparam("until", type_=p.submitted_at.type))
+    if after:
+        moment = bindparam("after_at", type_=p.submitted_at.type)
+        statement = statement.where(
+            p.submitted_at >= moment, or_(p.submitted_at > moment, p.id > bindparam("after_id"))
+        )
+    return statement.order_by(p.submitted_at, p.id).limit(bindparam("limit"))
+
+
+_FILES = mappers.make_converter()
+
+
+@functools.cache
+def _latest_counting_statement() -> Select[Any]:
+    """Built once with bound parameters: no statement construction or cache-key
+    computation per call (about half of SQLAlchemy's cost for a one-row read)."""
+    c = tables.posts.c
+    return (
+        select(tables.posts)
+        .where(
+            c.author_id == bindparam("author"),
+            c.inmate_id == bindparam("inmate"),
+            c.status.in_(sorted(status.value for status in COUNTING_STATUSES)),
+        )
+        .order_by(c.submitted_at.desc(), c.id.desc())
+        .limit(1)
     )
 
 
@@ -606,19 +730,63 @@ class SqlPostRepository:
             )
         )
 
+    def queue_rows(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        status: PostStatus | None,
+        submitted_from: datetime | None,
+        submitted_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[QueueRow]:
+        _require_limit(limit)
+        if facility_codes is not None and not facility_codes:
+            return []
+        submitted_from = _one_lower_bound(submitted_from, after)
+        statement = _queue_rows_statement(
+            facility_codes is not None,
+            status is not None,
+            submitted_from is not None,
+            submitted_to is not None,
+            after is not None,
+        )
+        values: dict[str, Any] = {"limit": limit}
+        if facility_codes is not None:
+            values["codes"] = sorted(facility_codes)
+        if status is not None:
+            values["status"] = status.value
+        if submitted_from is not None:
+            values["since"] = submitted_from
+        if submitted_to is not None:
+            values["until"] = submitted_to
+        if after is not None:
+            values["after_at"], values["after_id"] = after
+        rows = self._rows.connection.execute(statement, values).all()
+        return [
+            QueueRow(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8],
+                PostStatus(row[9]),
+                tuple(row[10]),
+                tuple(_FILES.structure(row[11], tuple[StoredFile, ...])) if row[11] else (),
+            )
+            for row in rows
+        ]
+
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
         """The newest PENDING or APPROVED post of this author to this inmate."""
-        c = tables.posts.c
-        return self._rows.one(
-            self._rows.select()
-            .where(
-                c.author_id == author_id,
-                c.inmate_id == inmate_id,
-                c.status.in_(sorted(status.value for status in COUNTING_STATUSES)),
-            )
-            .order_by(c.submitted_at.desc(), c.id.desc())
-            .limit(1)
-        )
+        row = self._rows.connection.execute(
+            _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
+        ).first()
+        return None if row is None else self._rows.mapper.from_row(row._mapping)
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
         """PENDING posts whose review deadline is at or before ``now``, earliest first."""
