@@ -25,7 +25,7 @@ from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message
 from contactbook.domain.notice import AgencyNotice
-from contactbook.domain.post import FamilyPost, PostStatus
+from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.staff import StaffMember
 
 __all__ = [
@@ -33,12 +33,14 @@ __all__ = [
     "After",
     "ApplicationRepository",
     "AuditRepository",
+    "AuthorRow",
     "FacilityRepository",
     "GrantRepository",
     "InmateRepository",
     "MessageRepository",
     "NoticeRepository",
     "PostRepository",
+    "QueueRow",
     "StaffRepository",
     "Storage",
     "StoredFileOwner",
@@ -147,6 +149,30 @@ class QueueRow:
     attachments: tuple[StoredFile, ...]
 
 
+@attrs.frozen
+class AuthorRow:
+    """One row of a family's own list (我的家庭聯絡簿): the post's columns with its
+    inmate's call number and name and its facility's name, read in one statement."""
+
+    id: str
+    version: int
+    inmate_id: str
+    call_number: str
+    inmate_name: str
+    facility_code: str
+    facility_name: str
+    title: str
+    body: str
+    status: PostStatus
+    submitted_at: datetime
+    attachments: tuple[StoredFile, ...]
+    rejection_reason: PostRejectionReason | None
+    rejection_note: str
+    decided_at: datetime | None
+    delivered_at: datetime | None
+    revision_of: str | None
+
+
 class PostRepository(Protocol):
     def add(self, post: FamilyPost) -> None: ...
     def get(self, post_id: str) -> FamilyPost | None: ...
@@ -155,6 +181,12 @@ class PostRepository(Protocol):
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[FamilyPost]:
         """Newest first by ``submitted_at``."""
+        ...
+
+    def author_rows(
+        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
+    ) -> Sequence[AuthorRow]:
+        """:meth:`list_by_author` as list rows (inmate and facility names joined)."""
         ...
 
     def queue(

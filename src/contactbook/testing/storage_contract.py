@@ -63,7 +63,7 @@ from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.relationship import Relationship, Service
 from contactbook.domain.staff import Role, StaffMember, TotpFactor
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After, QueueRow, Storage, UnitOfWork
+from contactbook.ports.storage import After, AuthorRow, QueueRow, Storage, UnitOfWork
 
 __all__ = [
     "ACCOUNT",
@@ -1311,6 +1311,73 @@ class StorageContract:
             )
         assert _ids(every) == _numbered("post", _DESCENDING)
         assert _ids(only_rejected) == ["post-7", "post-4", "post-2"]
+
+    def test_author_rows_join_the_inmate_and_facility_newest_first(self, world: Storage) -> None:
+        rejected = {2, 4, 7}
+        seed(
+            world,
+            *_seven(
+                lambda n, when: make_post(
+                    f"post-{n}",
+                    submitted_at=when,
+                    status=PostStatus.REJECTED if n in rejected else PostStatus.PENDING,
+                )
+            ),
+            make_post("post-by-other", submitted_at=at(1), **_OTHER_POST),
+        )
+        revised = make_post(
+            "post-8",
+            submitted_at=at(4),
+            attachments=(),
+            status=PostStatus.REJECTED,
+            decided_at=at(5),
+            reviewer_id=STAFF,
+            rejection_reason=PostRejectionReason.OTHER,
+            rejection_note="請勿提及案情",
+            revision_of="post-7",
+        )
+        seed(world, revised)
+
+        def author_rows(uow: UnitOfWork, status: PostStatus | None) -> list[AuthorRow]:
+            return walk(
+                lambda after, limit: uow.posts.author_rows(
+                    ACCOUNT, status=status, after=after, limit=limit
+                ),
+                lambda row: (row.submitted_at, row.id),
+            )
+
+        with world.unit_of_work() as uow:
+            every = author_rows(uow, None)
+            only_rejected = author_rows(uow, PostStatus.REJECTED)
+            post_1 = uow.posts.get("post-1")
+            theirs = uow.posts.author_rows(OTHER_ACCOUNT, status=None, after=None, limit=5)
+        assert post_1 is not None
+        assert [row.id for row in every] == ["post-8", *_numbered("post", _DESCENDING)]
+        assert [row.id for row in only_rejected] == ["post-8", "post-7", "post-4", "post-2"]
+        assert every[0] == AuthorRow(
+            id="post-8",
+            version=revised.version,
+            inmate_id=INMATE,
+            call_number="0609",
+            inmate_name="王大明",
+            facility_code=FACILITY,
+            facility_name="北區示範監獄",
+            title=revised.title,
+            body=revised.body,
+            status=PostStatus.REJECTED,
+            submitted_at=at(4),
+            attachments=(),
+            rejection_reason=PostRejectionReason.OTHER,
+            rejection_note="請勿提及案情",
+            decided_at=at(5),
+            delivered_at=None,
+            revision_of="post-7",
+        )
+        assert every[-1].attachments == post_1.attachments
+        assert (every[-1].rejection_reason, every[-1].decided_at) == (None, None)
+        assert [(row.id, row.facility_name, row.inmate_name) for row in theirs] == [
+            ("post-by-other", "南區示範看守所", "李小龍")
+        ]
 
     def test_post_queue_oldest_first_with_filters(self, world: Storage) -> None:
         seed(

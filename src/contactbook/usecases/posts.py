@@ -25,7 +25,7 @@ from contactbook.usecases.lookups import Lookups
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal
 from contactbook.usecases.uploads import Download, open_download, store_uploads
-from contactbook.usecases.views import PostView, post_view
+from contactbook.usecases.views import PostView, author_row_view, post_view
 
 __all__ = ["PostTarget", "Posts"]
 
@@ -153,13 +153,10 @@ class Posts:
         check_limit(limit)
         with self._ctx.uow() as uow:
             account = access.family(uow, principal)
-            rows = uow.posts.list_by_author(
+            rows = uow.posts.author_rows(
                 account.id, status=status, after=after_cursor(cursor), limit=limit + 1
             )
-            lookups = Lookups(uow, (post.inmate_id for post in rows[:limit]))
-            return page_of(
-                rows, limit, lambda p: (p.submitted_at, p.id), lambda p: _view(lookups, p)
-            )
+        return page_of(rows, limit, lambda row: (row.submitted_at, row.id), author_row_view)
 
     def _own(self, uow: UnitOfWork, principal: FamilyPrincipal, post_id: str) -> FamilyPost:
         account = access.family(uow, principal)

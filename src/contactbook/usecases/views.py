@@ -14,9 +14,10 @@ from contactbook.domain.masking import mask_name
 from contactbook.domain.post import FamilyPost, PostStatus
 from contactbook.domain.relationship import Service
 from contactbook.domain.time import format_date
+from contactbook.ports.storage import AuthorRow
 from contactbook.usecases.labels import label
 
-__all__ = ["AttachmentView", "PostView", "inmate_label", "post_view"]
+__all__ = ["AttachmentView", "PostView", "author_row_view", "inmate_label", "post_view"]
 
 
 def inmate_label(inmate: Inmate | None, separator: str = "-") -> str:
@@ -71,13 +72,23 @@ def attachment_views(files: tuple[StoredFile, ...]) -> tuple[AttachmentView, ...
 
 
 def post_view(post: FamilyPost, inmate: Inmate | None, facility: Facility | None) -> PostView:
+    return _post_view(post, inmate_label(inmate), facility.name if facility else post.facility_code)
+
+
+def author_row_view(row: AuthorRow) -> PostView:
+    """A row of :meth:`PostRepository.author_rows` as its author sees it."""
+    to = f"{row.call_number}-{mask_name(row.inmate_name)}" if row.call_number else "-"
+    return _post_view(row, to, row.facility_name)
+
+
+def _post_view(post: FamilyPost | AuthorRow, to: str, facility_name: str) -> PostView:
     return PostView(
         id=post.id,
         version=post.version,
         inmate_id=post.inmate_id,
-        to=inmate_label(inmate),
+        to=to,
         facility_code=post.facility_code,
-        facility_name=facility.name if facility else post.facility_code,
+        facility_name=facility_name,
         title=post.title,
         body=post.body,
         status=post.status,

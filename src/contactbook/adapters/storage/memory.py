@@ -39,6 +39,7 @@ from contactbook.ports.storage import (
     After,
     ApplicationRepository,
     AuditRepository,
+    AuthorRow,
     FacilityRepository,
     GrantRepository,
     InmateRepository,
@@ -504,6 +505,36 @@ class MemoryPostRepository:
             after=after,
             limit=limit,
         )
+
+    def author_rows(
+        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
+    ) -> Sequence[AuthorRow]:
+        rows = []
+        for post in self.list_by_author(author_id, status=status, after=after, limit=limit):
+            inmate = self._uow.inmates.get(post.inmate_id)
+            facility = self._uow.facilities.get(post.facility_code)
+            rows.append(
+                AuthorRow(
+                    id=post.id,
+                    version=post.version,
+                    inmate_id=post.inmate_id,
+                    call_number=inmate.call_number.value if inmate else "",
+                    inmate_name=inmate.name if inmate else "",
+                    facility_code=post.facility_code,
+                    facility_name=facility.name if facility else post.facility_code,
+                    title=post.title,
+                    body=post.body,
+                    status=post.status,
+                    submitted_at=post.submitted_at,
+                    attachments=post.attachments,
+                    rejection_reason=post.rejection_reason,
+                    rejection_note=post.rejection_note,
+                    decided_at=post.decided_at,
+                    delivered_at=post.delivered_at,
+                    revision_of=post.revision_of,
+                )
+            )
+        return rows
 
     def queue_rows(
         self,

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,25 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.astimezone(UTC)
         return value.replace(tzinfo=UTC)
 
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite hands back the text SQLAlchemy wrote (ISO 8601): the C parser reads it
+        # in one step, where the dialect's own processor runs a regular expression and
+        # this decorator wraps it in a second call for every value of every row.
+        def from_text(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)
+            return moment.replace(tzinfo=UTC)
+
+        return from_text
+
 
 class JsonText(TypeDecorator[Any]):
     """JSON (lists, dicts, strings, numbers) in a ``TEXT`` column, keys sorted."""
@@ -69,6 +89,16 @@ class JsonText(TypeDecorator[Any]):
         if value is None:
             return None
         return json.loads(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype):
+            return super().result_processor(dialect, coltype)
+        loads = json.loads
+
+        def from_text(value: str | None) -> Any:  # one call per value instead of two
+            return None if value is None else loads(value)
+
+        return from_text
 
 
 def key_string(length: int) -> TypeEngine[str]:

@@ -113,7 +113,32 @@ def make_converter() -> cattrs.Converter:
 
     converter.register_unstructure_hook_func(is_frozenset, sorted_list)
     converter.register_unstructure_hook_func(is_tuple, plain_list)
+    converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_structurer(converter))
     return converter
+
+
+def _is_homogeneous_tuple(cls: Any) -> bool:
+    arguments: tuple[Any, ...] = getattr(cls, "__args__", ())
+    return get_origin(cls) is tuple and len(arguments) == 2 and arguments[1] is Ellipsis
+
+
+def _tuple_structurer(
+    converter: cattrs.Converter,
+) -> Callable[[Any], Callable[[Any, Any], tuple[Any, ...]]]:
+    """``tuple[X, ...]`` with the hook for ``X`` looked up once per type, not per item
+    and per read as cattrs' generic tuple hook does (a post's attachments, read on
+    every list row)."""
+
+    def factory(cls: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+        item_type = cls.__args__[0]
+        structure_item = converter.get_structure_hook(item_type)
+
+        def structure(value: Any, _: Any) -> tuple[Any, ...]:
+            return tuple([structure_item(item, item_type) for item in value])
+
+        return structure
+
+    return factory
 
 
 _converter = make_converter()

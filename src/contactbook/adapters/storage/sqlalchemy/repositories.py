@@ -54,10 +54,15 @@ from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message, MessageStatus
 from contactbook.domain.notice import AgencyNotice, AudienceScope
-from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
+from contactbook.domain.post import (
+    COUNTING_STATUSES,
+    FamilyPost,
+    PostRejectionReason,
+    PostStatus,
+)
 from contactbook.domain.staff import StaffMember
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After, QueueRow, StoredFileOwner
+from contactbook.ports.storage import After, AuthorRow, QueueRow, StoredFileOwner
 
 if TYPE_CHECKING:
     from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
@@ -183,6 +188,7 @@ def _get_statement(table: Table, key: str) -> Select[Any]:
     return select(table).where(table.c[key] == bindparam("key"))
 
 
+@functools.cache
 def _has_unique_rule(table: Table) -> bool:
     """Whether an UPDATE of ``table`` can break a unique rule other than its key."""
     return any(c.unique for c in table.columns if not c.primary_key) or any(
@@ -663,6 +669,51 @@ _FILES = mappers.make_converter()
 
 
 @functools.cache
+def _author_rows_statement(status: bool, after: bool) -> Select[Any]:
+    """A family's own list rows in one joined statement, built once per shape."""
+    p, f, i = tables.posts.c, tables.facilities.c, tables.inmates.c
+    statement = (
+        select(
+            p.id,
+            p.version,
+            p.inmate_id,
+            i.call_number,
+            i.name,
+            p.facility_code,
+            f.name,
+            p.title,
+            p.body,
+            p.status,
+            p.submitted_at,
+            p.attachments,
+            p.rejection_reason,
+            p.rejection_note,
+            p.decided_at,
+            p.delivered_at,
+            p.revision_of,
+        )
+        .select_from(
+            tables.posts.join(tables.inmates, i.id == p.inmate_id).join(
+                tables.facilities, f.code == p.facility_code
+            )
+        )
+        .where(p.author_id == bindparam("author"))
+    )
+    if status:
+        statement = statement.where(p.status == bindparam("status"))
+    if after:
+        moment = bindparam("after_at", type_=p.submitted_at.type)
+        statement = statement.where(
+            p.submitted_at <= moment, or_(p.submitted_at < moment, p.id < bindparam("after_id"))
+        )
+    return statement.order_by(p.submitted_at.desc(), p.id.desc()).limit(bindparam("limit"))
+
+
+def _stored_files(value: Any) -> tuple[StoredFile, ...]:
+    return tuple(_FILES.structure(value, tuple[StoredFile, ...])) if value else ()
+
+
+@functools.cache
 def _latest_counting_statement() -> Select[Any]:
     """Built once with bound parameters: no statement construction or cache-key
     computation per call (about half of SQLAlchemy's cost for a one-row read)."""
@@ -707,6 +758,39 @@ class SqlPostRepository:
                 statement, c.submitted_at, c.id, after=after, newest_first=True, limit=limit
             )
         )
+
+    def author_rows(
+        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
+    ) -> Sequence[AuthorRow]:
+        _require_limit(limit)
+        values: dict[str, Any] = {"author": author_id, "limit": limit}
+        if status is not None:
+            values["status"] = status.value
+        if after is not None:
+            values["after_at"], values["after_id"] = after
+        statement = _author_rows_statement(status is not None, after is not None)
+        return [
+            AuthorRow(
+                id=row[0],
+                version=row[1],
+                inmate_id=row[2],
+                call_number=row[3],
+                inmate_name=row[4],
+                facility_code=row[5],
+                facility_name=row[6],
+                title=row[7],
+                body=row[8],
+                status=PostStatus(row[9]),
+                submitted_at=row[10],
+                attachments=_stored_files(row[11]),
+                rejection_reason=PostRejectionReason(row[12]) if row[12] else None,
+                rejection_note=row[13],
+                decided_at=row[14],
+                delivered_at=row[15],
+                revision_of=row[16],
+            )
+            for row in self._rows.connection.execute(statement, values)
+        ]
 
     def queue(
         self,
@@ -776,7 +860,7 @@ class SqlPostRepository:
                 row[8],
                 PostStatus(row[9]),
                 tuple(row[10]),
-                tuple(_FILES.structure(row[11], tuple[StoredFile, ...])) if row[11] else (),
+                _stored_files(row[11]),
             )
             for row in rows
         ]
