@@ -15,9 +15,12 @@ import enum
 import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar, get_origin
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin
 
 import cattrs
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Result
 
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import Grant, ServiceApplication
@@ -168,10 +171,23 @@ class RowMapper(Generic[E]):
         return self._write(entity, data) if self._write else data
 
     def from_row(self, row: Mapping[Any, Any]) -> E:
-        data = dict(row)
+        return self._structure(dict(row))
+
+    def _structure(self, data: dict[str, Any]) -> E:
         if self._read:
             data = self._read(data)
         return _converter.structure(data, self.entity_type)
+
+    def first(self, result: Result[Any]) -> E | None:
+        """The first row of ``result`` as an entity, or None."""
+        row = result.first()
+        return None if row is None else self._structure(dict(zip(row._fields, row, strict=True)))
+
+    def every(self, result: Result[Any]) -> list[E]:
+        """Every row of ``result``, with the column names read once, not per row
+        (``dict(row._mapping)`` builds a key view for each row: ~4 µs of a list's rows)."""
+        keys = tuple(result.keys())
+        return [self._structure(dict(zip(keys, row, strict=True))) for row in result]
 
 
 def _nest(prefix: str, data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

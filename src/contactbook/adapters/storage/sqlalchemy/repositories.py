@@ -217,16 +217,13 @@ class _Rows(Generic[E]):
         return select(self.table)
 
     def one(self, statement: Select[Any]) -> E | None:
-        row = self.connection.execute(statement).first()
-        return None if row is None else self.mapper.from_row(row._mapping)
+        return self.mapper.first(self.connection.execute(statement))
 
     def all(self, statement: Select[Any]) -> list[E]:
-        rows = self.connection.execute(statement).all()
-        return [self.mapper.from_row(row._mapping) for row in rows]
+        return self.mapper.every(self.connection.execute(statement))
 
     def get(self, key: str) -> E | None:
-        row = self.connection.execute(self._get, {"key": key}).first()
-        return None if row is None else self.mapper.from_row(row._mapping)
+        return self.mapper.first(self.connection.execute(self._get, {"key": key}))
 
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
@@ -551,6 +548,17 @@ class SqlApplicationRepository:
         )
 
 
+@functools.cache
+def _grants_of_account() -> Select[Any]:
+    """An account's active grants (read by every family page), built once."""
+    c = tables.grants.c
+    return (
+        select(tables.grants)
+        .where(c.ended_at.is_(None), c.account_id == bindparam("account"))
+        .order_by(c.granted_at, c.id)
+    )
+
+
 class SqlGrantRepository:
     """Grants; active ones are those not ended, listed oldest first."""
 
@@ -580,7 +588,8 @@ class SqlGrantRepository:
         return found[0] if found else None
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
-        return self._active(tables.grants.c.account_id == account_id)
+        rows = self._rows.connection.execute(_grants_of_account(), {"account": account_id})
+        return self._rows.mapper.every(rows)
 
     def active_for_inmate(self, inmate_id: str) -> Sequence[Grant]:
         return self._active(tables.grants.c.inmate_id == inmate_id)
@@ -867,10 +876,11 @@ class SqlPostRepository:
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
         """The newest PENDING or APPROVED post of this author to this inmate."""
-        row = self._rows.connection.execute(
-            _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
-        ).first()
-        return None if row is None else self._rows.mapper.from_row(row._mapping)
+        return self._rows.mapper.first(
+            self._rows.connection.execute(
+                _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
+            )
+        )
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
         """PENDING posts whose review deadline is at or before ``now``, earliest first."""
@@ -966,6 +976,49 @@ def _reaches_family(
     )
 
 
+def _among_bound(column: ColumnElement[Any], name: str, count: int) -> ColumnElement[bool]:
+    """``column IN (:name_0, …)``: one plain parameter per value, so a statement built
+    for ``count`` values is reused as is (an expanding IN renders its SQL per call)."""
+    if count == 0:
+        return false()
+    return column.in_([bindparam(f"{name}_{n}") for n in range(count)])
+
+
+def _numbered_values(name: str, values: frozenset[str]) -> dict[str, str]:
+    return {f"{name}_{n}": value for n, value in enumerate(sorted(values))}
+
+
+@functools.lru_cache(maxsize=256)
+def _family_notices_statement(
+    facilities: int, inmates: int, month: bool, after: bool
+) -> Select[Any]:
+    """The family's notice list for this many facilities and inmates, built once."""
+    c = tables.notices.c
+    statement = select(tables.notices).where(
+        c.deleted_at.is_(None),
+        or_(
+            c.audience_scope == AudienceScope.EVERYONE.value,
+            and_(
+                c.audience_scope == AudienceScope.FACILITY.value,
+                _among_bound(c.audience_facility_code, "facility", facilities),
+            ),
+            and_(
+                c.audience_scope == AudienceScope.INMATE.value,
+                _among_bound(c.audience_inmate_id, "inmate", inmates),
+            ),
+        ),
+    )
+    if month:
+        statement = statement.where(c.published_month == bindparam("month"))
+    if after:
+        moment = bindparam("after_at", type_=c.published_at.type)
+        statement = statement.where(
+            c.published_at <= moment,
+            or_(c.published_at < moment, c.id < bindparam("after_id")),
+        )
+    return statement.order_by(c.published_at.desc(), c.id.desc()).limit(bindparam("limit"))
+
+
 class SqlNoticeRepository:
     """Agency and facility notices; deleted ones are kept but never listed."""
 
@@ -1015,17 +1068,20 @@ class SqlNoticeRepository:
     ) -> Sequence[AgencyNotice]:
         """Live notices to everyone, to those facilities or to those inmates, newest first;
         ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
-        c = tables.notices.c
-        statement = self._rows.select().where(
-            c.deleted_at.is_(None), _reaches_family(facility_codes, inmate_ids)
+        _require_limit(limit)
+        statement = _family_notices_statement(
+            len(facility_codes), len(inmate_ids), month is not None, after is not None
         )
+        values: dict[str, Any] = {
+            **_numbered_values("facility", facility_codes),
+            **_numbered_values("inmate", inmate_ids),
+            "limit": limit,
+        }
         if month is not None:
-            statement = statement.where(c.published_month == month)
-        return self._rows.all(
-            keyset_page(
-                statement, c.published_at, c.id, after=after, newest_first=True, limit=limit
-            )
-        )
+            values["month"] = month
+        if after is not None:
+            values["after_at"], values["after_id"] = after
+        return self._rows.mapper.every(self._rows.connection.execute(statement, values))
 
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
