@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 import contactbook
 from contactbook.adapters.storage.sqlalchemy import (
@@ -19,6 +20,7 @@ from contactbook.adapters.storage.sqlalchemy import (
     SqlAlchemyStorage,
     schema,
 )
+from contactbook.adapters.storage.sqlalchemy import storage as storage_module
 
 PASSWORD = "s3cr3t-pw"
 
@@ -136,3 +138,52 @@ def test_an_unmigrated_server_database_names_the_url_without_the_password(
     message = str(raised.value)
     assert url.render_as_string(hide_password=True) in message
     assert PASSWORD not in message
+
+
+def _backend_pid(storage: SqlAlchemyStorage) -> int:
+    with storage.unit_of_work() as uow:
+        return int(uow.connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(postgres_url: str, pid: int) -> None:
+    killer = SqlAlchemyStorage(postgres_url)
+    try:
+        with killer.engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        killer.close()
+
+
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_unseen(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle past the threshold, a pooled connection is pinged before reuse: a dropped
+    one is replaced and the unit of work never sees it."""
+    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 0.0)
+    storage = SqlAlchemyStorage(postgres_url)
+    try:
+        first = _backend_pid(storage)
+        _terminate(postgres_url, first)
+        second = _backend_pid(storage)  # no error: the ping found it dead
+        assert second != first
+        assert _backend_pid(storage) == second  # a live one is kept
+    finally:
+        storage.close()
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round trip per unit of work: within the threshold the pool trusts the
+    connection, and a drop shows as a DBAPI error on first use, after which the
+    pool reconnects."""
+    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 3600.0)
+    storage = SqlAlchemyStorage(postgres_url)
+    try:
+        first = _backend_pid(storage)
+        _terminate(postgres_url, first)
+        with pytest.raises(DBAPIError):
+            _backend_pid(storage)
+        assert _backend_pid(storage) != first
+    finally:
+        storage.close()
