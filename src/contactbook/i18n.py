@@ -52,6 +52,8 @@ def translate(msgid: str, locale: str = "zh_TW", /, **params: Any) -> str:
     visible but never a crash; a missing parameter is left empty.
     """
     text = catalog(locale).get(msgid) or catalog("en").get(msgid) or msgid
+    if not params and "{" not in text:
+        return text  # a label: nothing to fill in (read for every row of a list)
     try:
         return text.format_map(_Blanks(params))
     except (IndexError, ValueError):

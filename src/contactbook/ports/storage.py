@@ -38,6 +38,7 @@ __all__ = [
     "GrantRepository",
     "InmateRepository",
     "MessageRepository",
+    "NoticeCardRow",
     "NoticeRepository",
     "PostRepository",
     "QueueRow",
@@ -173,6 +174,19 @@ class AuthorRow:
     revision_of: str | None
 
 
+@attrs.frozen
+class NoticeCardRow:
+    """One card of a family's notice list (機關聯絡簿), read in one statement."""
+
+    id: str
+    published_at: datetime
+    published_month: str
+    title: str
+    publisher_name: str
+    body: str
+    attachments: tuple[StoredFile, ...]
+
+
 class PostRepository(Protocol):
     def add(self, post: FamilyPost) -> None: ...
     def get(self, post_id: str) -> FamilyPost | None: ...
@@ -274,6 +288,18 @@ class NoticeRepository(Protocol):
     ) -> Sequence[AgencyNotice]:
         """Live notices to everyone, to those facilities or to those inmates, newest first;
         ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
+        ...
+
+    def family_cards(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[NoticeCardRow]:
+        """:meth:`list_for_family` as the list's cards (only what a card shows)."""
         ...
 
     def months_for_family(

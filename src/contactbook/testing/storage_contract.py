@@ -25,6 +25,7 @@ transaction; they look at the result in a fresh unit of work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -63,7 +64,14 @@ from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.relationship import Relationship, Service
 from contactbook.domain.staff import Role, StaffMember, TotpFactor
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After, AuthorRow, QueueRow, Storage, UnitOfWork
+from contactbook.ports.storage import (
+    After,
+    AuthorRow,
+    NoticeCardRow,
+    QueueRow,
+    Storage,
+    UnitOfWork,
+)
 
 __all__ = [
     "ACCOUNT",
@@ -463,6 +471,20 @@ def walk(
             return rows
         after = position(page[-1])
     raise AssertionError("the list never ended")
+
+
+def _family_cards(
+    uow: UnitOfWork,
+    after: After,
+    limit: int,
+    *,
+    facilities: frozenset[str],
+    inmates: frozenset[str],
+    month: str | None,
+) -> Sequence[NoticeCardRow]:
+    return uow.notices.family_cards(
+        facility_codes=facilities, inmate_ids=inmates, month=month, after=after, limit=limit
+    )
 
 
 _SEVEN_TIMES = (at(0), at(1), at(2), at(2), at(2), at(3), at(3))
@@ -1806,6 +1828,73 @@ class StorageContract:
         assert march == ["notice-march", "notice-march-2"]
         assert april == ["notice-april"]
         assert may == []
+
+    def test_family_cards_show_the_notices_of_the_family_list(self, world: Storage) -> None:
+        """The cards are the same notices as :meth:`list_for_family`, page by page, with
+        each card's fields read from its notice."""
+        photo = make_stored_file("notice-3-photo", content_type="image/png")
+        seed(
+            world,
+            *_seven(
+                lambda n, when: make_notice(
+                    f"notice-{n}",
+                    audience=(Audience.everyone(), Audience.facility(FACILITY))[n % 2],
+                    published_at=when,
+                    attachments=(photo,) if n == 3 else (),
+                )
+            ),
+            make_notice("notice-april", published_at=datetime(2024, 3, 31, 16, 0, tzinfo=UTC)),
+            make_notice("notice-deleted", deleted_at=at(4)),
+            make_notice(
+                "notice-other-inmate",
+                publisher_facility=OTHER_FACILITY,
+                publisher_name="南區示範看守所",
+                audience=Audience.inmate(OTHER_FACILITY, OTHER_INMATE),
+            ),
+        )
+        scopes = [
+            (frozenset({FACILITY}), frozenset({INMATE}), None),
+            (frozenset({FACILITY}), frozenset({INMATE}), "2024-03"),
+            (frozenset({FACILITY, OTHER_FACILITY}), frozenset({INMATE, OTHER_INMATE}), None),
+            (frozenset(), frozenset(), None),
+        ]
+        with world.unit_of_work() as uow:
+            for facilities, inmates, month in scopes:
+                cards = walk(
+                    functools.partial(
+                        _family_cards, uow, facilities=facilities, inmates=inmates, month=month
+                    ),
+                    lambda card: (card.published_at, card.id),
+                )
+                notices = uow.notices.list_for_family(
+                    facility_codes=facilities,
+                    inmate_ids=inmates,
+                    month=month,
+                    after=None,
+                    limit=50,
+                )
+                assert cards == [
+                    NoticeCardRow(
+                        id=notice.id,
+                        published_at=notice.published_at,
+                        published_month=notice.published_month,
+                        title=notice.title,
+                        publisher_name=notice.publisher_name,
+                        body=notice.body,
+                        attachments=notice.attachments,
+                    )
+                    for notice in notices
+                ], (facilities, inmates, month)
+            march = uow.notices.family_cards(
+                facility_codes=frozenset({FACILITY}),
+                inmate_ids=frozenset(),
+                month="2024-03",
+                after=None,
+                limit=50,
+            )
+        assert [card.id for card in march] == _numbered("notice", _DESCENDING)
+        assert [card.attachments for card in march if card.id == "notice-3"] == [(photo,)]
+        assert {card.published_month for card in march} == {"2024-03"}
 
     # --- Messages -----------------------------------------------------------------------
 

@@ -210,13 +210,19 @@ def _guarded(ctx: Context, use_case: str, method: F, function: Callable[..., Any
         parameters[0] if parameters and parameters[0] in _PRINCIPAL_PARAMETERS else None
     )
 
+    def bound(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+        try:
+            return signature.bind_partial(None, *args, **kwargs).arguments
+        except TypeError:
+            return {}
+
     @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            arguments = signature.bind_partial(None, *args, **kwargs).arguments
-        except TypeError:
-            arguments = {}
-        principal = arguments.get(principal_parameter) if principal_parameter else None
+        # The principal is the first parameter: read it directly, and bind the whole
+        # signature only when a refusal is audited (binding costs more than most reads).
+        principal = None
+        if principal_parameter is not None:
+            principal = args[0] if args else kwargs.get(principal_parameter)
         given = clean_origin(getattr(principal, "origin", "") or "")
         origin_token = _origin.set(given) if given else None
         depth = _depth.get()
@@ -225,6 +231,7 @@ def _guarded(ctx: Context, use_case: str, method: F, function: Callable[..., Any
             result = method(*args, **kwargs)
         except ContactBookError as error:
             if depth == 0:
+                arguments = bound(args, kwargs)
                 _audit_refusal(ctx, use_case, principal_parameter, principal, arguments, error)
             raise
         finally:

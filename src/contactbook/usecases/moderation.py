@@ -96,7 +96,7 @@ def _rejection_reason(reason: object) -> PostRejectionReason:
 
 
 def _queue_item(row: QueueRow) -> QueueItem:
-    photos = [a for a in attachment_views(row.attachments) if a.content_type.startswith("image/")]
+    photo = next((a for a in row.attachments if a.content_type.startswith("image/")), None)
     return QueueItem(
         post_id=row.post_id,
         version=row.version,
@@ -110,7 +110,7 @@ def _queue_item(row: QueueRow) -> QueueItem:
         status=row.status,
         status_label=label(row.status),
         flagged_keywords=row.flagged_keywords,
-        photo=photos[0] if photos else None,
+        photo=attachment_views((photo,))[0] if photo else None,
     )
 
 

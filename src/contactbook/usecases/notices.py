@@ -23,7 +23,7 @@ from contactbook.domain.text import clean_text
 from contactbook.domain.time import format_date, taipei_day_start
 from contactbook.errors import NotFound, PermissionDenied, ValidationError
 from contactbook.i18n import translate
-from contactbook.ports.storage import UnitOfWork
+from contactbook.ports.storage import NoticeCardRow, UnitOfWork
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context, new_id
@@ -368,7 +368,7 @@ class Notices:
         _check_month(month)
         with self._ctx.uow() as uow:
             facilities, inmates = self._family_scope(uow, principal)
-            rows = uow.notices.list_for_family(
+            rows = uow.notices.family_cards(
                 facility_codes=facilities,
                 inmate_ids=inmates,
                 month=month,
@@ -438,7 +438,7 @@ class Notices:
         check_limit(limit)
         _check_month(month)
         with self._ctx.uow() as uow:
-            rows = uow.notices.list_for_family(
+            rows = uow.notices.family_cards(
                 facility_codes=frozenset(),
                 inmate_ids=frozenset(),
                 month=month,
@@ -457,10 +457,8 @@ def _check_month(month: str | None) -> None:
         raise ValidationError("invalid_month", fields={"month": "invalid_month"}) from None
 
 
-def _card(notice: AgencyNotice) -> NoticeCard:
-    photos = [
-        a for a in attachment_views(notice.attachments) if a.content_type.startswith("image/")
-    ]
+def _card(notice: NoticeCardRow) -> NoticeCard:
+    photo = next((a for a in notice.attachments if a.content_type.startswith("image/")), None)
     return NoticeCard(
         id=notice.id,
         month=month_label(notice.published_month),
@@ -468,5 +466,5 @@ def _card(notice: AgencyNotice) -> NoticeCard:
         title=notice.title,
         publisher=notice.publisher_name,
         excerpt=_excerpt(notice.body),
-        photo=photos[0] if photos else None,
+        photo=attachment_views((photo,))[0] if photo else None,
     )

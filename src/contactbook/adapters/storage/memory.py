@@ -44,6 +44,7 @@ from contactbook.ports.storage import (
     GrantRepository,
     InmateRepository,
     MessageRepository,
+    NoticeCardRow,
     NoticeRepository,
     PostRepository,
     QueueRow,
@@ -733,6 +734,35 @@ class MemoryNoticeRepository:
             after=after,
             limit=limit,
         )
+
+    def family_cards(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[NoticeCardRow]:
+        notices = self.list_for_family(
+            facility_codes=facility_codes,
+            inmate_ids=inmate_ids,
+            month=month,
+            after=after,
+            limit=limit,
+        )
+        return [
+            NoticeCardRow(
+                id=notice.id,
+                published_at=notice.published_at,
+                published_month=notice.published_month,
+                title=notice.title,
+                publisher_name=notice.publisher_name,
+                body=notice.body,
+                attachments=notice.attachments,
+            )
+            for notice in notices
+        ]
 
     def list_for_family(
         self,

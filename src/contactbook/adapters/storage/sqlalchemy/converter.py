@@ -15,7 +15,8 @@ import enum
 import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, get_origin
 
 import cattrs
 
@@ -69,6 +70,8 @@ _IDENTIFIERS: tuple[type[Any], ...] = (
 
 
 def _aware(value: Any, _: Any) -> datetime:
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value  # as the column types hand it back: nothing to convert
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None:
@@ -117,7 +120,31 @@ def make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook_func(is_frozenset, sorted_list)
     converter.register_unstructure_hook_func(is_tuple, plain_list)
     converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_structurer(converter))
+    converter.register_structure_hook_factory(_is_optional, _optional_structurer(converter))
     return converter
+
+
+def _is_optional(cls: Any) -> bool:
+    arguments: tuple[Any, ...] = getattr(cls, "__args__", ())
+    return get_origin(cls) in (Union, UnionType) and len(arguments) == 2 and type(None) in arguments
+
+
+def _optional_structurer(
+    converter: cattrs.Converter,
+) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """``X | None`` with the hook for ``X`` looked up once per type; cattrs' own hook
+    dispatches on every value (most columns of a post or a notice are optional)."""
+
+    def factory(cls: Any) -> Callable[[Any, Any], Any]:
+        inner = next(argument for argument in cls.__args__ if argument is not type(None))
+        structure_inner = converter.get_structure_hook(inner)
+
+        def structure(value: Any, _: Any) -> Any:
+            return None if value is None else structure_inner(value, inner)
+
+        return structure
+
+    return factory
 
 
 def _is_homogeneous_tuple(cls: Any) -> bool:
@@ -187,7 +214,7 @@ class RowMapper(Generic[E]):
         """Every row of ``result``, with the column names read once, not per row
         (``dict(row._mapping)`` builds a key view for each row: ~4 µs of a list's rows)."""
         keys = tuple(result.keys())
-        return [self._structure(dict(zip(keys, row, strict=True))) for row in result]
+        return [self._structure(dict(zip(keys, row, strict=True))) for row in result.all()]
 
 
 def _nest(prefix: str, data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

@@ -62,7 +62,7 @@ from contactbook.domain.post import (
 )
 from contactbook.domain.staff import StaffMember
 from contactbook.errors import Conflict, NotFound
-from contactbook.ports.storage import After, AuthorRow, QueueRow, StoredFileOwner
+from contactbook.ports.storage import After, AuthorRow, NoticeCardRow, QueueRow, StoredFileOwner
 
 if TYPE_CHECKING:
     from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
@@ -196,6 +196,11 @@ def _has_unique_rule(table: Table) -> bool:
     )
 
 
+@functools.cache
+def _table_facts(table: Table, key: str) -> tuple[ColumnElement[Any], Select[Any], bool]:
+    return table.c[key], _get_statement(table, key), _has_unique_rule(table)
+
+
 class _Rows(Generic[E]):
     """One table seen from a unit of work: fetching, inserting and compare-and-set."""
 
@@ -205,9 +210,9 @@ class _Rows(Generic[E]):
         self._uow = uow
         self.table = table
         self.mapper = mapper
-        self.key = table.c[key]
-        self._get = _get_statement(table, key)
-        self._guarded_updates = _has_unique_rule(table)
+        # Eleven of these are made per unit of work: what depends on the table only
+        # is worked out once.
+        self.key, self._get, self._guarded_updates = _table_facts(table, key)
 
     @property
     def connection(self) -> Connection:
@@ -798,7 +803,7 @@ class SqlPostRepository:
                 delivered_at=row[15],
                 revision_of=row[16],
             )
-            for row in self._rows.connection.execute(statement, values)
+            for row in self._rows.connection.execute(statement, values).all()
         ]
 
     def queue(
@@ -988,13 +993,18 @@ def _numbered_values(name: str, values: frozenset[str]) -> dict[str, str]:
     return {f"{name}_{n}": value for n, value in enumerate(sorted(values))}
 
 
+_CARD_COLUMNS = ("id", "published_at", "published_month", "title", "publisher_name", "body")
+
+
 @functools.lru_cache(maxsize=256)
 def _family_notices_statement(
-    facilities: int, inmates: int, month: bool, after: bool
+    facilities: int, inmates: int, month: bool, after: bool, *, cards: bool = False
 ) -> Select[Any]:
-    """The family's notice list for this many facilities and inmates, built once."""
+    """The family's notice list for this many facilities and inmates, built once;
+    whole rows, or only what a card shows (``cards``)."""
     c = tables.notices.c
-    statement = select(tables.notices).where(
+    shown = (*(c[name] for name in _CARD_COLUMNS), c.attachments) if cards else (tables.notices,)
+    statement = select(*shown).where(
         c.deleted_at.is_(None),
         or_(
             c.audience_scope == AudienceScope.EVERYONE.value,
@@ -1017,6 +1027,31 @@ def _family_notices_statement(
             or_(c.published_at < moment, c.id < bindparam("after_id")),
         )
     return statement.order_by(c.published_at.desc(), c.id.desc()).limit(bindparam("limit"))
+
+
+def _family_notices(
+    facility_codes: frozenset[str],
+    inmate_ids: frozenset[str],
+    month: str | None,
+    after: After,
+    limit: int,
+    *,
+    cards: bool = False,
+) -> tuple[Select[Any], dict[str, Any]]:
+    _require_limit(limit)
+    statement = _family_notices_statement(
+        len(facility_codes), len(inmate_ids), month is not None, after is not None, cards=cards
+    )
+    values: dict[str, Any] = {
+        **_numbered_values("facility", facility_codes),
+        **_numbered_values("inmate", inmate_ids),
+        "limit": limit,
+    }
+    if month is not None:
+        values["month"] = month
+    if after is not None:
+        values["after_at"], values["after_id"] = after
+    return statement, values
 
 
 class SqlNoticeRepository:
@@ -1068,20 +1103,25 @@ class SqlNoticeRepository:
     ) -> Sequence[AgencyNotice]:
         """Live notices to everyone, to those facilities or to those inmates, newest first;
         ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
-        _require_limit(limit)
-        statement = _family_notices_statement(
-            len(facility_codes), len(inmate_ids), month is not None, after is not None
-        )
-        values: dict[str, Any] = {
-            **_numbered_values("facility", facility_codes),
-            **_numbered_values("inmate", inmate_ids),
-            "limit": limit,
-        }
-        if month is not None:
-            values["month"] = month
-        if after is not None:
-            values["after_at"], values["after_id"] = after
+        statement, values = _family_notices(facility_codes, inmate_ids, month, after, limit)
         return self._rows.mapper.every(self._rows.connection.execute(statement, values))
+
+    def family_cards(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[NoticeCardRow]:
+        statement, values = _family_notices(
+            facility_codes, inmate_ids, month, after, limit, cards=True
+        )
+        return [
+            NoticeCardRow(row[0], row[1], row[2], row[3], row[4], row[5], _stored_files(row[6]))
+            for row in self._rows.connection.execute(statement, values).all()
+        ]
 
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
