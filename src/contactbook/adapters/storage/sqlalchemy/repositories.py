@@ -183,6 +183,29 @@ def _get_statement(table: Table, key: str) -> Select[Any]:
     return select(table).where(table.c[key] == bindparam("key"))
 
 
+@functools.cache
+def _insert_statement(table: Table, dialect: str) -> Executable:
+    """The INSERT of one row of ``table``, its values bound at execution (built once).
+
+    On PostgreSQL and SQLite: ``INSERT … ON CONFLICT DO NOTHING RETURNING key``."""
+    if dialect == "postgresql":
+        key = table.primary_key.columns.values()[0]
+        return postgresql.insert(table).on_conflict_do_nothing().returning(key)
+    if dialect == "sqlite":
+        key = table.primary_key.columns.values()[0]
+        return sqlite.insert(table).on_conflict_do_nothing().returning(key)
+    return table.insert()
+
+
+@functools.cache
+def _versioned_update_statement(table: Table, key: str) -> Executable:
+    """``UPDATE table SET … WHERE key = :old_key AND version = :old_version``; the SET
+    columns are the ones given at execution (built once, compiled once per column set)."""
+    return table.update().where(
+        table.c[key] == bindparam("old_key"), table.c.version == bindparam("old_version")
+    )
+
+
 def _has_unique_rule(table: Table) -> bool:
     """Whether an UPDATE of ``table`` can break a unique rule other than its key."""
     return any(c.unique for c in table.columns if not c.primary_key) or any(
@@ -225,7 +248,7 @@ class _Rows(Generic[E]):
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
 
-    def write(self, statement: Executable) -> int:
+    def write(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
         """Run one INSERT or UPDATE inside a SAVEPOINT and return its row count.
 
         A broken unique rule becomes ``Conflict("duplicate")`` with the transaction
@@ -235,7 +258,7 @@ class _Rows(Generic[E]):
         """
         savepoint = self.connection.begin_nested()
         try:
-            count = self.connection.execute(statement).rowcount
+            count = self.connection.execute(statement, values).rowcount
         except DBAPIError as error:
             if is_lost_race(error):
                 with contextlib.suppress(DBAPIError):
@@ -248,9 +271,9 @@ class _Rows(Generic[E]):
         savepoint.commit()
         return count
 
-    def _write_plain(self, statement: Executable) -> int:
+    def _write_plain(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
         try:
-            return self.connection.execute(statement).rowcount
+            return self.connection.execute(statement, values).rowcount
         except DBAPIError as error:
             if is_lost_race(error):
                 raise Conflict("stale_version") from error
@@ -258,17 +281,18 @@ class _Rows(Generic[E]):
 
     def add(self, entity: E) -> None:
         values = self.mapper.to_row(entity)
-        dialect = self.connection.dialect.name
+        connection = self.connection
+        dialect = connection.dialect.name
+        statement = _insert_statement(self.table, dialect)
         if dialect not in ("postgresql", "sqlite"):
-            self.write(self.table.insert().values(values))
+            self.write(statement, values)
             return
         # INSERT … ON CONFLICT DO NOTHING RETURNING key: a duplicate inserts no row (and
         # returns none) and leaves the transaction usable, with no SAVEPOINT and RELEASE
         # around every insert. (RETURNING, because psycopg reports no rowcount here.)
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(self.table).values(values).on_conflict_do_nothing()
+        # The statement is built once; the values are bound, not baked into it.
         try:
-            inserted = self.connection.execute(statement.returning(self.key)).first()
+            inserted = connection.execute(statement, values).first()
         except DBAPIError as error:
             if is_lost_race(error):
                 raise Conflict("stale_version") from error
@@ -276,8 +300,8 @@ class _Rows(Generic[E]):
         if inserted is None:
             raise Conflict("duplicate")
 
-    def replace(self, old: E, new: E, guard: ColumnElement[bool]) -> None:
-        """Write ``new`` over the row of ``old`` if ``guard`` still holds for it."""
+    def _changes(self, old: E, new: E) -> tuple[Any, dict[str, Any]]:
+        """The key of ``old`` and the columns ``new`` changes (all of them if none)."""
         old_row = self.mapper.to_row(old)
         old_key = old_row[self.key.name]
         row = self.mapper.to_row(new)
@@ -289,10 +313,9 @@ class _Rows(Generic[E]):
         # SET only what changed: every indexed or foreign-key column in SET costs index
         # maintenance and a foreign-key check even when its value stays the same.
         changed = {name: value for name, value in row.items() if old_row.get(name) != value}
-        update = self.table.update().where(self.key == old_key, guard).values(changed or row)
-        # A table without a unique rule beyond its key needs no SAVEPOINT round trips.
-        write = self.write if self._guarded_updates else self._write_plain
-        matched = write(update)
+        return old_key, changed or row
+
+    def _check_replaced(self, matched: int, old_key: Any) -> None:
         if matched == 1:
             return
         exists = self.connection.execute(select(self.key).where(self.key == old_key)).first()
@@ -300,10 +323,25 @@ class _Rows(Generic[E]):
             raise NotFound()
         raise Conflict("stale_version")
 
+    def replace(self, old: E, new: E, guard: ColumnElement[bool]) -> None:
+        """Write ``new`` over the row of ``old`` if ``guard`` still holds for it."""
+        old_key, changes = self._changes(old, new)
+        update = self.table.update().where(self.key == old_key, guard).values(changes)
+        # A table without a unique rule beyond its key needs no SAVEPOINT round trips.
+        write = self.write if self._guarded_updates else self._write_plain
+        self._check_replaced(write(update), old_key)
+
     def replace_version(self, old: E, new: E) -> None:
-        """The usual compare-and-set: the row still has the version ``old`` was read at."""
+        """The usual compare-and-set: the row still has the version ``old`` was read at.
+
+        The UPDATE is built once per table (the changed columns are bound at execution),
+        so no statement is constructed or cache-keyed per call."""
         version: int = getattr(old, "version")  # noqa: B009 - every versioned entity
-        self.replace(old, new, self.table.c.version == version)
+        old_key, changes = self._changes(old, new)
+        values = {**changes, "old_key": old_key, "old_version": version}
+        update = _versioned_update_statement(self.table, self.key.name)
+        write = self.write if self._guarded_updates else self._write_plain
+        self._check_replaced(write(update, values), old_key)
 
     def remove_version(self, entity: E) -> None:
         """Delete the row of ``entity`` if it still has the version ``entity`` was read at."""
@@ -545,6 +583,22 @@ class SqlApplicationRepository:
         )
 
 
+@functools.cache
+def _active_grant_statement() -> Select[Any]:
+    """The oldest active grant of one account for one inmate, built once."""
+    c = tables.grants.c
+    return (
+        select(tables.grants)
+        .where(
+            c.ended_at.is_(None),
+            c.account_id == bindparam("account"),
+            c.inmate_id == bindparam("inmate"),
+        )
+        .order_by(c.granted_at, c.id)
+        .limit(1)
+    )
+
+
 class SqlGrantRepository:
     """Grants; active ones are those not ended, listed oldest first."""
 
@@ -569,9 +623,10 @@ class SqlGrantRepository:
         )
 
     def active_for(self, account_id: str, inmate_id: str) -> Grant | None:
-        c = tables.grants.c
-        found = self._active(c.account_id == account_id, c.inmate_id == inmate_id)
-        return found[0] if found else None
+        row = self._rows.connection.execute(
+            _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
+        ).first()
+        return None if row is None else self._rows.mapper.from_row(row._mapping)
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
         return self._active(tables.grants.c.account_id == account_id)
