@@ -1100,39 +1100,63 @@ class SqlMessageRepository:
 # --- Audit ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _head_statement(*, lock: bool) -> Select[Any]:
+    """``SELECT seq, hash FROM audit_head WHERE id = 1 [FOR UPDATE]``, built once."""
+    h = tables.audit_head.c
+    statement = select(h.seq, h.hash).where(h.id == tables.AUDIT_HEAD_ID)
+    return statement.with_for_update() if lock else statement
+
+
+@functools.cache
+def _move_head_statement() -> Executable:
+    """The head moved to a new event, its values bound at execution (built once)."""
+    h = tables.audit_head.c
+    return (
+        tables.audit_head.update()
+        .where(h.id == tables.AUDIT_HEAD_ID)
+        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+    )
+
+
 class SqlAuditRepository:
     """The append-only audit trail, unique by ``seq`` (the hash chain's order).
 
     Every writer extends the one chain: it reads the newest event and appends the
     next ``seq``. So that concurrent units of work take turns instead of racing
-    for one ``seq``, the one-row table ``audit_head`` names the newest event and
-    :meth:`last` and :meth:`append` lock that row (``SELECT … FOR UPDATE`` on
-    PostgreSQL and MariaDB/MySQL, ``lock_head``; SQLite's ``BEGIN IMMEDIATE``
-    already lets one writer in at a time) until the unit of work ends. A second
-    writer waits in :meth:`last` until the first commits or rolls back, then reads
-    the head as it was left and the event it names. Audited writes are thus
-    serialised from their ``last()`` to their commit; everything they do before
-    ``last()`` still runs side by side.
+    for one ``seq``, the one-row table ``audit_head`` names the newest event (its
+    ``seq`` and hash) and :meth:`last_link`, :meth:`last` and :meth:`append` lock
+    that row (``SELECT … FOR UPDATE`` on PostgreSQL and MariaDB/MySQL,
+    ``lock_head``; SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a
+    time) until the unit of work ends. A second writer waits in :meth:`last_link`
+    until the first commits or rolls back, then reads the head as it was left.
+    Audited writes are thus serialised from their ``last_link()`` to their commit;
+    everything they do before it still runs side by side. An append is three
+    statements: the locked head read, the INSERT, the head's UPDATE.
     """
 
     def __init__(self, uow: SqlAlchemyUnitOfWork, *, lock_head: bool) -> None:
         self._rows = _Rows(uow, tables.audit, mappers.AUDIT)
-        self._lock_head = lock_head
+        self._read_head = _head_statement(lock=lock_head)
+        self._locked: tuple[object, int] | None = None
+        """The transaction that read (and locked) the head, and the ``seq`` it read."""
 
     def append(self, event: AuditEvent) -> None:
         """Add the event and move the head to it; ``Conflict("duplicate")`` if its
         ``seq`` is taken (a caller that did not take its ``seq`` from :meth:`last`).
 
         The head only moves forward, so events added out of order (seeding, copying)
-        still leave it at the highest ``seq``."""
-        head_seq = self._head_seq()
+        still leave it at the highest ``seq``. Right after :meth:`last_link` (or
+        :meth:`last`) in the same transaction the head is locked and known already,
+        so it is not read again: INSERT and UPDATE are all the append costs."""
+        head_seq = self._known_head_seq()
+        if head_seq is None:
+            head_seq = self._head_seq()[0]
+        self._locked = None
         self._rows.add(event)
         if event.seq > head_seq:
-            h = tables.audit_head.c
             self._rows.connection.execute(
-                tables.audit_head.update()
-                .where(h.id == tables.AUDIT_HEAD_ID)
-                .values(seq=event.seq, hash=event.hash)
+                _move_head_statement(), {"new_seq": event.seq, "new_hash": event.hash}
             )
 
     def last(self) -> AuditEvent | None:
@@ -1141,7 +1165,7 @@ class SqlAuditRepository:
         The event is the one the head names, read after the lock is held: under
         READ COMMITTED each statement sees what was committed before it began, so a
         writer that waited sees the event its predecessor added with the head."""
-        head_seq = self._head_seq()
+        head_seq = self._head_seq()[0]
         if head_seq == 0:
             return None
         c = tables.audit.c
@@ -1150,32 +1174,42 @@ class SqlAuditRepository:
             return self._newest()
         return event
 
+    def last_link(self) -> tuple[int, str] | None:
+        """The head's ``(seq, hash)``, locked (see above): one statement, where
+        :meth:`last` needs two. None while the chain is empty."""
+        seq, hash_ = self._head_seq()
+        return None if seq == 0 else (seq, hash_)
+
+    def _known_head_seq(self) -> int | None:
+        """The head's ``seq`` if this transaction read and locked it and has not moved it."""
+        locked = self._locked
+        if locked is None or locked[0] is not self._rows.connection.get_transaction():
+            return None
+        return locked[1]
+
     def _newest(self) -> AuditEvent | None:
         c = tables.audit.c
         return self._rows.one(self._rows.select().order_by(c.seq.desc()).limit(1))
 
-    def _head_seq(self) -> int:
-        """The head's ``seq``, its row locked; the row is put back first if missing."""
-        seq = self._read_head_seq()
-        if seq is None:
+    def _head_seq(self) -> tuple[int, str]:
+        """The head's ``seq`` and hash, its row locked; the row is put back first if missing."""
+        head = self._read_head_row()
+        if head is None:
             self._restore_head()
-            seq = self._read_head_seq()
-            if seq is None:  # pragma: no cover - the row was just inserted or found
+            head = self._read_head_row()
+            if head is None:  # pragma: no cover - the row was just inserted or found
                 raise RuntimeError("the audit_head row is missing")
-        return seq
+        self._locked = (self._rows.connection.get_transaction(), head[0])
+        return head
 
-    def _read_head_seq(self) -> int | None:
-        h = tables.audit_head.c
-        statement = select(h.seq).where(h.id == tables.AUDIT_HEAD_ID)
-        if self._lock_head:
-            statement = statement.with_for_update()
+    def _read_head_row(self) -> tuple[int, str] | None:
         try:
-            seq = self._rows.connection.execute(statement).scalar_one_or_none()
+            row = self._rows.connection.execute(self._read_head).first()
         except DBAPIError as error:
             if is_lost_race(error):  # a deadlock through another row, given up on us
                 raise Conflict("stale_version") from error
             raise
-        return None if seq is None else int(seq)
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def _restore_head(self) -> None:
         """Insert the head row at the newest event, unless another writer just did.
