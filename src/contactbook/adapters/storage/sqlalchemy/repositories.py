@@ -208,6 +208,7 @@ def _versioned_update_statement(table: Table, key: str) -> Executable:
     )
 
 
+@functools.cache
 def _has_unique_rule(table: Table) -> bool:
     """Whether an UPDATE of ``table`` can break a unique rule other than its key."""
     return any(c.unique for c in table.columns if not c.primary_key) or any(
