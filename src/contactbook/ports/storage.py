@@ -359,6 +359,12 @@ class AuditRepository(Protocol):
         unit of work, so writers append in turn."""
         ...
 
+    def last_link(self) -> tuple[int, str] | None:
+        """The ``(seq, hash)`` the next event links to: the newest event's, None while
+        there is none. Locked like :meth:`last`; what ``record`` reads before
+        :meth:`append`, without loading the whole event."""
+        ...
+
     def search(
         self,
         *,

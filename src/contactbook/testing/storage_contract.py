@@ -1983,6 +1983,21 @@ class StorageContract:
             assert uow.audit.last() == events[3]
             assert list(uow.audit.in_order()) == [events[1], events[2], events[3]]
 
+    def test_audit_last_link_is_the_newest_seq_and_hash(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            assert uow.audit.last_link() is None
+        events = {seq: make_audit_event(seq, at=at(10 - seq)) for seq in (1, 2, 3)}
+        seed(storage, events[2], events[3], events[1])
+        with storage.unit_of_work() as uow:
+            assert uow.audit.last_link() == (3, events[3].hash)
+            following = make_audit_event(4, prev_hash=events[3].hash)
+            uow.audit.append(following)
+            assert uow.audit.last_link() == (4, following.hash)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.audit.last() == following
+            assert uow.audit.head() == (4, following.hash)
+
     def test_audit_search_newest_first_with_filters(self, storage: Storage) -> None:
         def event(n: int, when: datetime) -> AuditEvent:
             return make_audit_event(n, at=when)

@@ -125,8 +125,8 @@ def record(
 ) -> AuditEvent:
     """Append one event after the current last one. Never put secrets in ``details``."""
     kind, actor_id, role, actor_facility = _describe(actor)
-    last = uow.audit.last()
-    seq = (last.seq + 1) if last else 1
+    link = uow.audit.last_link()
+    seq, prev_hash = (link[0] + 1, link[1]) if link else (1, GENESIS_HASH)
     event = AuditEvent(
         id=f"{seq:016d}",  # sorts like seq, so events of the same instant list in order
         seq=seq,
@@ -141,7 +141,7 @@ def record(
         outcome=outcome,
         origin=_origin.get(),
         details=tuple(sorted((details or {}).items())),
-        prev_hash=last.hash if last else GENESIS_HASH,
+        prev_hash=prev_hash,
     )
     sealed = attrs.evolve(event, hash=chain_hash(event))
     uow.audit.append(sealed)

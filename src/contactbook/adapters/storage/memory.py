@@ -936,6 +936,10 @@ class MemoryAuditRepository:
         events = self._table.rows.values()
         return max(events, key=lambda event: event.seq) if events else None
 
+    def last_link(self) -> tuple[int, str] | None:
+        newest = self.last()
+        return (newest.seq, newest.hash) if newest else None
+
     def search(
         self,
         *,

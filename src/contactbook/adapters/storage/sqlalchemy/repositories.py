@@ -189,6 +189,31 @@ def _get_statement(table: Table, key: str) -> Select[Any]:
 
 
 @functools.cache
+def _insert_statement(table: Table, dialect: str) -> Executable:
+    """The INSERT of one row of ``table``, its values bound at execution (built once).
+
+    PostgreSQL: ``INSERT … ON CONFLICT DO NOTHING RETURNING key`` (psycopg reports no
+    rowcount for it). SQLite: ``INSERT … ON CONFLICT DO NOTHING``, whose rowcount
+    says whether a row went in: a RETURNING clause costs SQLite several times the
+    insert itself."""
+    if dialect == "postgresql":
+        key = table.primary_key.columns.values()[0]
+        return postgresql.insert(table).on_conflict_do_nothing().returning(key)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return table.insert()
+
+
+@functools.cache
+def _versioned_update_statement(table: Table, key: str) -> Executable:
+    """``UPDATE table SET … WHERE key = :old_key AND version = :old_version``; the SET
+    columns are the ones given at execution (built once, compiled once per column set)."""
+    return table.update().where(
+        table.c[key] == bindparam("old_key"), table.c.version == bindparam("old_version")
+    )
+
+
+@functools.cache
 def _has_unique_rule(table: Table) -> bool:
     """Whether an UPDATE of ``table`` can break a unique rule other than its key."""
     return any(c.unique for c in table.columns if not c.primary_key) or any(
@@ -233,7 +258,7 @@ class _Rows(Generic[E]):
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
 
-    def write(self, statement: Executable) -> int:
+    def write(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
         """Run one INSERT or UPDATE inside a SAVEPOINT and return its row count.
 
         A broken unique rule becomes ``Conflict("duplicate")`` with the transaction
@@ -243,7 +268,7 @@ class _Rows(Generic[E]):
         """
         savepoint = self.connection.begin_nested()
         try:
-            count = self.connection.execute(statement).rowcount
+            count = self.connection.execute(statement, values).rowcount
         except DBAPIError as error:
             if is_lost_race(error):
                 with contextlib.suppress(DBAPIError):
@@ -256,9 +281,9 @@ class _Rows(Generic[E]):
         savepoint.commit()
         return count
 
-    def _write_plain(self, statement: Executable) -> int:
+    def _write_plain(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
         try:
-            return self.connection.execute(statement).rowcount
+            return self.connection.execute(statement, values).rowcount
         except DBAPIError as error:
             if is_lost_race(error):
                 raise Conflict("stale_version") from error
@@ -266,26 +291,30 @@ class _Rows(Generic[E]):
 
     def add(self, entity: E) -> None:
         values = self.mapper.to_row(entity)
-        dialect = self.connection.dialect.name
+        connection = self.connection
+        dialect = connection.dialect.name
+        statement = _insert_statement(self.table, dialect)
         if dialect not in ("postgresql", "sqlite"):
-            self.write(self.table.insert().values(values))
+            self.write(statement, values)
             return
-        # INSERT … ON CONFLICT DO NOTHING RETURNING key: a duplicate inserts no row (and
-        # returns none) and leaves the transaction usable, with no SAVEPOINT and RELEASE
-        # around every insert. (RETURNING, because psycopg reports no rowcount here.)
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(self.table).values(values).on_conflict_do_nothing()
+        # INSERT … ON CONFLICT DO NOTHING: a duplicate inserts no row (PostgreSQL's
+        # RETURNING returns none, SQLite's rowcount is 0) and leaves the transaction
+        # usable, with no SAVEPOINT and RELEASE around every insert. The statement is
+        # built once; the values are bound, not baked into it.
         try:
-            inserted = self.connection.execute(statement.returning(self.key)).first()
+            result = connection.execute(statement, values)
+            inserted = (
+                result.first() is not None if dialect == "postgresql" else result.rowcount == 1
+            )
         except DBAPIError as error:
             if is_lost_race(error):
                 raise Conflict("stale_version") from error
             raise
-        if inserted is None:
+        if not inserted:
             raise Conflict("duplicate")
 
-    def replace(self, old: E, new: E, guard: ColumnElement[bool]) -> None:
-        """Write ``new`` over the row of ``old`` if ``guard`` still holds for it."""
+    def _changes(self, old: E, new: E) -> tuple[Any, dict[str, Any]]:
+        """The key of ``old`` and the columns ``new`` changes (all of them if none)."""
         old_row = self.mapper.to_row(old)
         old_key = old_row[self.key.name]
         row = self.mapper.to_row(new)
@@ -297,10 +326,9 @@ class _Rows(Generic[E]):
         # SET only what changed: every indexed or foreign-key column in SET costs index
         # maintenance and a foreign-key check even when its value stays the same.
         changed = {name: value for name, value in row.items() if old_row.get(name) != value}
-        update = self.table.update().where(self.key == old_key, guard).values(changed or row)
-        # A table without a unique rule beyond its key needs no SAVEPOINT round trips.
-        write = self.write if self._guarded_updates else self._write_plain
-        matched = write(update)
+        return old_key, changed or row
+
+    def _check_replaced(self, matched: int, old_key: Any) -> None:
         if matched == 1:
             return
         exists = self.connection.execute(select(self.key).where(self.key == old_key)).first()
@@ -308,10 +336,25 @@ class _Rows(Generic[E]):
             raise NotFound()
         raise Conflict("stale_version")
 
+    def replace(self, old: E, new: E, guard: ColumnElement[bool]) -> None:
+        """Write ``new`` over the row of ``old`` if ``guard`` still holds for it."""
+        old_key, changes = self._changes(old, new)
+        update = self.table.update().where(self.key == old_key, guard).values(changes)
+        # A table without a unique rule beyond its key needs no SAVEPOINT round trips.
+        write = self.write if self._guarded_updates else self._write_plain
+        self._check_replaced(write(update), old_key)
+
     def replace_version(self, old: E, new: E) -> None:
-        """The usual compare-and-set: the row still has the version ``old`` was read at."""
+        """The usual compare-and-set: the row still has the version ``old`` was read at.
+
+        The UPDATE is built once per table (the changed columns are bound at execution),
+        so no statement is constructed or cache-keyed per call."""
         version: int = getattr(old, "version")  # noqa: B009 - every versioned entity
-        self.replace(old, new, self.table.c.version == version)
+        old_key, changes = self._changes(old, new)
+        values = {**changes, "old_key": old_key, "old_version": version}
+        update = _versioned_update_statement(self.table, self.key.name)
+        write = self.write if self._guarded_updates else self._write_plain
+        self._check_replaced(write(update, values), old_key)
 
     def remove_version(self, entity: E) -> None:
         """Delete the row of ``entity`` if it still has the version ``entity`` was read at."""
@@ -564,6 +607,22 @@ def _grants_of_account() -> Select[Any]:
     )
 
 
+@functools.cache
+def _active_grant_statement() -> Select[Any]:
+    """The oldest active grant of one account for one inmate, built once."""
+    c = tables.grants.c
+    return (
+        select(tables.grants)
+        .where(
+            c.ended_at.is_(None),
+            c.account_id == bindparam("account"),
+            c.inmate_id == bindparam("inmate"),
+        )
+        .order_by(c.granted_at, c.id)
+        .limit(1)
+    )
+
+
 class SqlGrantRepository:
     """Grants; active ones are those not ended, listed oldest first."""
 
@@ -588,9 +647,10 @@ class SqlGrantRepository:
         )
 
     def active_for(self, account_id: str, inmate_id: str) -> Grant | None:
-        c = tables.grants.c
-        found = self._active(c.account_id == account_id, c.inmate_id == inmate_id)
-        return found[0] if found else None
+        row = self._rows.connection.execute(
+            _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
+        ).first()
+        return None if row is None else self._rows.mapper.from_row(row._mapping)
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
         rows = self._rows.connection.execute(_grants_of_account(), {"account": account_id})
@@ -1225,39 +1285,63 @@ class SqlMessageRepository:
 # --- Audit ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _head_statement(*, lock: bool) -> Select[Any]:
+    """``SELECT seq, hash FROM audit_head WHERE id = 1 [FOR UPDATE]``, built once."""
+    h = tables.audit_head.c
+    statement = select(h.seq, h.hash).where(h.id == tables.AUDIT_HEAD_ID)
+    return statement.with_for_update() if lock else statement
+
+
+@functools.cache
+def _move_head_statement() -> Executable:
+    """The head moved to a new event, its values bound at execution (built once)."""
+    h = tables.audit_head.c
+    return (
+        tables.audit_head.update()
+        .where(h.id == tables.AUDIT_HEAD_ID)
+        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+    )
+
+
 class SqlAuditRepository:
     """The append-only audit trail, unique by ``seq`` (the hash chain's order).
 
     Every writer extends the one chain: it reads the newest event and appends the
     next ``seq``. So that concurrent units of work take turns instead of racing
-    for one ``seq``, the one-row table ``audit_head`` names the newest event and
-    :meth:`last` and :meth:`append` lock that row (``SELECT … FOR UPDATE`` on
-    PostgreSQL and MariaDB/MySQL, ``lock_head``; SQLite's ``BEGIN IMMEDIATE``
-    already lets one writer in at a time) until the unit of work ends. A second
-    writer waits in :meth:`last` until the first commits or rolls back, then reads
-    the head as it was left and the event it names. Audited writes are thus
-    serialised from their ``last()`` to their commit; everything they do before
-    ``last()`` still runs side by side.
+    for one ``seq``, the one-row table ``audit_head`` names the newest event (its
+    ``seq`` and hash) and :meth:`last_link`, :meth:`last` and :meth:`append` lock
+    that row (``SELECT … FOR UPDATE`` on PostgreSQL and MariaDB/MySQL,
+    ``lock_head``; SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a
+    time) until the unit of work ends. A second writer waits in :meth:`last_link`
+    until the first commits or rolls back, then reads the head as it was left.
+    Audited writes are thus serialised from their ``last_link()`` to their commit;
+    everything they do before it still runs side by side. An append is three
+    statements: the locked head read, the INSERT, the head's UPDATE.
     """
 
     def __init__(self, uow: SqlAlchemyUnitOfWork, *, lock_head: bool) -> None:
         self._rows = _Rows(uow, tables.audit, mappers.AUDIT)
-        self._lock_head = lock_head
+        self._read_head = _head_statement(lock=lock_head)
+        self._locked: tuple[object, int] | None = None
+        """The transaction that read (and locked) the head, and the ``seq`` it read."""
 
     def append(self, event: AuditEvent) -> None:
         """Add the event and move the head to it; ``Conflict("duplicate")`` if its
         ``seq`` is taken (a caller that did not take its ``seq`` from :meth:`last`).
 
         The head only moves forward, so events added out of order (seeding, copying)
-        still leave it at the highest ``seq``."""
-        head_seq = self._head_seq()
+        still leave it at the highest ``seq``. Right after :meth:`last_link` (or
+        :meth:`last`) in the same transaction the head is locked and known already,
+        so it is not read again: INSERT and UPDATE are all the append costs."""
+        head_seq = self._known_head_seq()
+        if head_seq is None:
+            head_seq = self._head_seq()[0]
+        self._locked = None
         self._rows.add(event)
         if event.seq > head_seq:
-            h = tables.audit_head.c
             self._rows.connection.execute(
-                tables.audit_head.update()
-                .where(h.id == tables.AUDIT_HEAD_ID)
-                .values(seq=event.seq, hash=event.hash)
+                _move_head_statement(), {"new_seq": event.seq, "new_hash": event.hash}
             )
 
     def last(self) -> AuditEvent | None:
@@ -1266,7 +1350,7 @@ class SqlAuditRepository:
         The event is the one the head names, read after the lock is held: under
         READ COMMITTED each statement sees what was committed before it began, so a
         writer that waited sees the event its predecessor added with the head."""
-        head_seq = self._head_seq()
+        head_seq = self._head_seq()[0]
         if head_seq == 0:
             return None
         c = tables.audit.c
@@ -1275,32 +1359,42 @@ class SqlAuditRepository:
             return self._newest()
         return event
 
+    def last_link(self) -> tuple[int, str] | None:
+        """The head's ``(seq, hash)``, locked (see above): one statement, where
+        :meth:`last` needs two. None while the chain is empty."""
+        seq, hash_ = self._head_seq()
+        return None if seq == 0 else (seq, hash_)
+
+    def _known_head_seq(self) -> int | None:
+        """The head's ``seq`` if this transaction read and locked it and has not moved it."""
+        locked = self._locked
+        if locked is None or locked[0] is not self._rows.connection.get_transaction():
+            return None
+        return locked[1]
+
     def _newest(self) -> AuditEvent | None:
         c = tables.audit.c
         return self._rows.one(self._rows.select().order_by(c.seq.desc()).limit(1))
 
-    def _head_seq(self) -> int:
-        """The head's ``seq``, its row locked; the row is put back first if missing."""
-        seq = self._read_head_seq()
-        if seq is None:
+    def _head_seq(self) -> tuple[int, str]:
+        """The head's ``seq`` and hash, its row locked; the row is put back first if missing."""
+        head = self._read_head_row()
+        if head is None:
             self._restore_head()
-            seq = self._read_head_seq()
-            if seq is None:  # pragma: no cover - the row was just inserted or found
+            head = self._read_head_row()
+            if head is None:  # pragma: no cover - the row was just inserted or found
                 raise RuntimeError("the audit_head row is missing")
-        return seq
+        self._locked = (self._rows.connection.get_transaction(), head[0])
+        return head
 
-    def _read_head_seq(self) -> int | None:
-        h = tables.audit_head.c
-        statement = select(h.seq).where(h.id == tables.AUDIT_HEAD_ID)
-        if self._lock_head:
-            statement = statement.with_for_update()
+    def _read_head_row(self) -> tuple[int, str] | None:
         try:
-            seq = self._rows.connection.execute(statement).scalar_one_or_none()
+            row = self._rows.connection.execute(self._read_head).first()
         except DBAPIError as error:
             if is_lost_race(error):  # a deadlock through another row, given up on us
                 raise Conflict("stale_version") from error
             raise
-        return None if seq is None else int(seq)
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def _restore_head(self) -> None:
         """Insert the head row at the newest event, unless another writer just did.
