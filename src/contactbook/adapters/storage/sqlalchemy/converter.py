@@ -12,7 +12,6 @@ entity, whose own validation runs again.
 from __future__ import annotations
 
 import enum
-import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from types import UnionType
@@ -60,6 +59,10 @@ __all__ = [
 
 E = TypeVar("E")
 
+_Identifier = TypeVar(
+    "_Identifier", CallNumber, EmailAddress, MobileNumber, NationalId, PhoneNumber
+)
+
 _IDENTIFIERS: tuple[type[Any], ...] = (
     CallNumber,
     EmailAddress,
@@ -87,16 +90,22 @@ def _day(value: Any, _: Any) -> date:
     return value
 
 
+def _stored_identifier(value: Any, cls: type[_Identifier]) -> _Identifier:
+    """An identifier read back as written: it was validated when the entity was made,
+    so reading a page of accounts does not run email-validator once per address."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected text for {cls.__name__}, got {type(value).__name__}")
+    identifier = object.__new__(cls)
+    object.__setattr__(identifier, "value", value)
+    return identifier
+
+
 def make_converter() -> cattrs.Converter:
     """The converter the mappers use; built once, private to this adapter."""
     converter = cattrs.Converter(detailed_validation=False)
     for identifier in _IDENTIFIERS:
         converter.register_unstructure_hook(identifier, lambda value: value.value)
-        # Stored identifiers were validated when written; a frozen value object per
-        # distinct text is reused instead of running email-validator on every read.
-        converter.register_structure_hook(
-            identifier, functools.lru_cache(maxsize=65_536)(lambda value, cls: cls(value))
-        )
+        converter.register_structure_hook(identifier, _stored_identifier)
     converter.register_unstructure_hook(datetime, lambda value: value)
     converter.register_structure_hook(datetime, _aware)
     converter.register_unstructure_hook(date, lambda value: value)

@@ -647,10 +647,11 @@ class SqlGrantRepository:
         )
 
     def active_for(self, account_id: str, inmate_id: str) -> Grant | None:
-        row = self._rows.connection.execute(
-            _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
-        ).first()
-        return None if row is None else self._rows.mapper.from_row(row._mapping)
+        return self._rows.mapper.first(
+            self._rows.connection.execute(
+                _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
+            )
+        )
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
         rows = self._rows.connection.execute(_grants_of_account(), {"account": account_id})
