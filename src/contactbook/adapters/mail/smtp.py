@@ -14,9 +14,12 @@ Query parameters: ``starttls`` (1/0, true/false, yes/no, on/off), ``timeout``
 not loopback; refused otherwise). User name and password are URL-decoded, so a
 password containing ``@``, ``:`` or ``/`` is written percent-encoded.
 
-One connection serves a whole batch: it is opened on the first ``send``, checked
-with NOOP before each further mail and reopened once if the server dropped it,
-and closed by ``close()`` or on leaving a ``with`` block.
+One connection serves a whole batch: it is opened on the first ``send`` and closed
+by ``close()`` or on leaving a ``with`` block. Before each further mail it is
+checked: a connection the server answered moments ago (under
+``REUSE_WITHOUT_NOOP`` seconds) is used as it is if nothing has arrived on it
+since (no bytes, no end of stream: the server neither spoke nor hung up);
+otherwise it must answer NOOP, and is reopened once if the server dropped it.
 
 Failures tell the dispatcher what to do:
 
@@ -38,9 +41,12 @@ from __future__ import annotations
 import email.policy
 import ipaddress
 import re
+import select
 import smtplib
+import socket
 import ssl
 import threading
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -56,7 +62,7 @@ from contactbook.ports.delivery import (
     TemporaryDeliveryFailure,
 )
 
-__all__ = ["DEFAULT_SENDER", "DEFAULT_TIMEOUT", "Security", "SmtpMailer"]
+__all__ = ["DEFAULT_SENDER", "DEFAULT_TIMEOUT", "REUSE_WITHOUT_NOOP", "Security", "SmtpMailer"]
 
 Security = Literal["none", "starttls", "tls"]
 """How the connection is protected: not at all, STARTTLS, or TLS from the first byte."""
@@ -73,6 +79,10 @@ _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
 # base64 or quoted-printable, so the mail is 7-bit clean and needs no 8BITMIME.
 _POLICY = email.policy.SMTP.clone(cte_type="7bit")
 _MIN_SCRUBBED_PASSWORD = 4
+REUSE_WITHOUT_NOOP = 5.0
+"""Seconds after the server's last reply during which a quiet connection is reused
+without a NOOP round trip (servers wait minutes for the next command, RFC 5321
+§4.5.3.2.7)."""
 
 
 class SmtpMailer:
@@ -123,6 +133,7 @@ class SmtpMailer:
         self._ssl_context = ssl_context
         self._clock = clock
         self._smtp: smtplib.SMTP | None = None
+        self._answered_at = 0.0  # time.monotonic() of the server's last good reply
         self._lock = threading.Lock()
 
     @classmethod
@@ -193,6 +204,7 @@ class SmtpMailer:
                 recipient = str(message["To"].addresses[0].addr_spec)
                 # The bytes _render already produced: the message is not flattened twice.
                 smtp.sendmail(self.envelope_sender, [recipient], data)
+                self._answered_at = time.monotonic()
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()), (554, b"recipient refused"))
                 raise self._failure("recipient refused", code, text) from None
@@ -263,16 +275,22 @@ class SmtpMailer:
     # -- the connection ---------------------------------------------------------------
 
     def _connection(self) -> smtplib.SMTP:
-        """The open connection if the server still answers NOOP, else a new one."""
+        """The open connection if it is fresh and quiet or still answers NOOP, else a
+        new one."""
         if self._smtp is not None:
+            recent = time.monotonic() - self._answered_at < REUSE_WITHOUT_NOOP
+            if recent and _quiet(self._smtp.sock):
+                return self._smtp
             try:
                 code, _ = self._smtp.noop()
             except (smtplib.SMTPException, OSError):
                 code = 0
             if code == 250:
+                self._answered_at = time.monotonic()
                 return self._smtp
             self._drop()
         self._smtp = self._open()
+        self._answered_at = time.monotonic()
         return self._smtp
 
     def _open(self) -> smtplib.SMTP:
@@ -354,6 +372,27 @@ def _text(value: object) -> str:
     if isinstance(value, smtplib.SMTPResponseException):
         return f"{value.smtp_code} {_text(value.smtp_error)}"
     return str(value).strip()
+
+
+def _quiet(sock: socket.socket | None) -> bool:
+    """Whether nothing at all waits on ``sock``: no reply, no end of stream, no error.
+
+    Between two mails the server has nothing to say; a byte or a hang-up waiting
+    means it spoke (e.g. a 421) or closed, and the connection needs a real check.
+    """
+    if sock is None:
+        return False
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return False
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN | select.POLLPRI)
+            return not poller.poll(0)
+        readable, _, broken = select.select([sock], [], [sock], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable and not broken
 
 
 def _close_quietly(smtp: smtplib.SMTP | None) -> None:
