@@ -39,6 +39,7 @@ Error texts carry the SMTP code and the server's text, never the password.
 from __future__ import annotations
 
 import email.policy
+import functools
 import ipaddress
 import re
 import select
@@ -48,6 +49,7 @@ import ssl
 import threading
 import time
 from datetime import UTC, datetime
+from email import headerregistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import TracebackType
@@ -75,9 +77,46 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 # Same rule as FolderMailer: the id is the left part of ``<id@contactbook>``.
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
+
+
+class _HeaderClasses(headerregistry.HeaderRegistry):
+    """The standard header registry, except that each header class is made once:
+    ``HeaderRegistry`` builds a new class (``type(...)``) for every header it parses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[headerregistry.BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[headerregistry.BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+class _SmtpPolicy(email.policy.EmailPolicy):
+    """``email.policy.SMTP`` that folds the MIME headers of the body part once: they
+    take a handful of values (``text/plain; charset="utf-8"``, ``base64`` …), and
+    folding re-parses and re-renders them for every mail."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in _MIME_HEADERS:
+            return _fold_mime_header(self, name, str(value))
+        return super().fold_binary(name, value)
+
+
+_MIME_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+
+
+@functools.lru_cache(maxsize=64)
+def _fold_mime_header(policy: _SmtpPolicy, name: str, value: str) -> bytes:
+    return email.policy.EmailPolicy.fold_binary(policy, name, policy.header_factory(name, value))
+
+
 # Headers are RFC 2047-encoded (``utf8=False``) and a non-ASCII body is sent as
 # base64 or quoted-printable, so the mail is 7-bit clean and needs no 8BITMIME.
-_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+_POLICY = _SmtpPolicy(linesep="\r\n", cte_type="7bit", header_factory=_HeaderClasses())
 _MIN_SCRUBBED_PASSWORD = 4
 REUSE_WITHOUT_NOOP = 5.0
 """Seconds after the server's last reply during which a quiet connection is reused
@@ -197,12 +236,10 @@ class SmtpMailer:
 
     def send(self, mail: OutgoingMail) -> None:
         """Send ``mail``; raise ``TemporaryDeliveryFailure`` or ``PermanentDeliveryFailure``."""
-        message, data = self._render(mail)
+        recipient, data = self._render(mail)
         with self._lock:
             smtp = self._connection()
             try:
-                recipient = str(message["To"].addresses[0].addr_spec)
-                # The bytes _render already produced: the message is not flattened twice.
                 smtp.sendmail(self.envelope_sender, [recipient], data)
                 self._answered_at = time.monotonic()
             except smtplib.SMTPRecipientsRefused as exc:
@@ -253,24 +290,39 @@ class SmtpMailer:
 
     # -- the message ------------------------------------------------------------------
 
-    def _render(self, mail: OutgoingMail) -> tuple[EmailMessage, bytes]:
+    def _render(self, mail: OutgoingMail) -> tuple[str, bytes]:
+        """The recipient's address and the mail's bytes.
+
+        The same bytes ``EmailMessage`` with ``_POLICY`` writes for these headers in
+        this order, each header folded by the policy itself; but headers that do not
+        change from one mail to the next (From, and Date within a second) are parsed
+        and folded once, not for every mail, and the body part is a message of its own
+        whose bytes follow the top headers.
+        """
         if not _MESSAGE_ID.fullmatch(mail.message_id) or len(mail.message_id) > 200:
             raise PermanentDeliveryFailure(f"message id {mail.message_id!r} is not usable")
         now = (self._clock.now() if self._clock else datetime.now(UTC)).astimezone(UTC)
         try:
-            msg = EmailMessage(policy=_POLICY)
-            msg["Message-ID"] = f"<{mail.message_id}@contactbook>"
-            msg["Date"] = format_datetime(now)
-            msg["From"] = self.sender
-            msg["To"] = mail.to
-            msg["Subject"] = mail.subject  # RFC 2047-encoded on output when not ASCII
-            msg.set_content(mail.body, charset="utf-8")
-            if msg["To"].defects or len(msg["To"].addresses) != 1:
+            to = _POLICY.header_factory("To", _checked(mail.to))
+            _checked(mail.subject)  # the same complaint first as EmailMessage would make
+            if to.defects or len(to.addresses) != 1:
                 raise ValueError("the recipient must be exactly one valid address")
-            data = msg.as_bytes()  # raises here, not mid-DATA, for header injection and the like
+            body = EmailMessage(policy=_POLICY)
+            body.set_content(mail.body, charset="utf-8")
+            data = b"".join(
+                (
+                    _folded_message_id(mail.message_id),
+                    _folded_date(now.replace(microsecond=0)),
+                    _folded_constant("From", self.sender),
+                    _POLICY.fold_binary("To", to),
+                    _folded_subject(mail.subject),  # RFC 2047-encoded when not ASCII
+                    # raises here, not mid-DATA, for header injection and the like
+                    body.as_bytes(),
+                )
+            )
         except (ValueError, IndexError, TypeError) as exc:
             raise PermanentDeliveryFailure(f"cannot write this mail: {exc}") from None
-        return msg, data
+        return str(to.addresses[0].addr_spec), data
 
     # -- the connection ---------------------------------------------------------------
 
@@ -372,6 +424,45 @@ def _text(value: object) -> str:
     if isinstance(value, smtplib.SMTPResponseException):
         return f"{value.smtp_code} {_text(value.smtp_error)}"
     return str(value).strip()
+
+
+def _checked(value: str) -> str:
+    """``value`` if it can be a header value (what ``EmailMessage`` refuses, refused)."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    return value
+
+
+def _folded(name: str, value: str) -> bytes:
+    """``Name: value`` as ``EmailMessage`` with ``_POLICY`` writes it (parsed, folded, CRLF)."""
+    return _POLICY.fold_binary(name, _POLICY.header_factory(name, _checked(value)))
+
+
+@functools.lru_cache(maxsize=8)
+def _folded_constant(name: str, value: str) -> bytes:
+    """:func:`_folded` for a value that is the same for every mail (the sender)."""
+    return _folded(name, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _folded_subject(subject: str) -> bytes:
+    """Subjects come from the message catalog's templates: a few, sent again and again."""
+    return _folded("Subject", subject)
+
+
+def _folded_message_id(message_id: str) -> bytes:
+    """The Message-ID header of an id that matched ``_MESSAGE_ID`` (letters, digits,
+    ``_.-``): written as is when it fits in one line, which is what folding gives."""
+    line = f"Message-ID: <{message_id}@contactbook>\r\n"
+    if len(line) - 2 <= (_POLICY.max_line_length or 0):
+        return line.encode("ascii")
+    return _folded("Message-ID", f"<{message_id}@contactbook>")
+
+
+@functools.lru_cache(maxsize=4)
+def _folded_date(moment: datetime) -> bytes:
+    """The Date header of a whole second (the header has no finer resolution)."""
+    return _folded("Date", format_datetime(moment))
 
 
 def _quiet(sock: socket.socket | None) -> bool:
