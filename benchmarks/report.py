@@ -94,8 +94,8 @@ def check_targets(
     if "dispatch" in by_name:
         checks.append(
             Check(
-                f"dispatch ≥ {DISPATCH_LIMIT}× raw smtplib",
-                "dispatch: library / raw smtplib mails per second",
+                f"dispatch ≥ {DISPATCH_LIMIT}× raw outbox",
+                "dispatch: library / raw outbox (lease, smtplib, mark sent) mails per second",
                 by_name["dispatch"]["ratio_throughput"],
                 ">=",
                 DISPATCH_LIMIT,

@@ -211,3 +211,7 @@ class RawDb:
     def lock_suffix(self) -> str:
         """`` FOR UPDATE`` where rows can be locked (SQLite locks the whole file)."""
         return "" if self.sqlite else " FOR UPDATE"
+
+    def skip_locked_suffix(self) -> str:
+        """`` FOR UPDATE SKIP LOCKED`` where rows can be locked (SQLite: the whole file)."""
+        return "" if self.sqlite else " FOR UPDATE SKIP LOCKED"

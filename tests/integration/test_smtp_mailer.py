@@ -184,7 +184,18 @@ def test_one_connection_for_a_batch_of_five(smtp_mailer: SmtpMailer, server: Smt
     assert len(server.received) == 5
     assert server.connections == 1
     assert {received.connection for received in server.received} == {0}
-    assert server.noops == 4, "each reuse is checked with NOOP"
+    assert server.noops == 0, "a connection the server answered moments ago needs no NOOP"
+
+
+def test_an_idle_connection_is_checked_with_noop(
+    smtp_mailer: SmtpMailer, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp_mailer.send(mail(1))
+    monkeypatch.setattr("contactbook.adapters.mail.smtp.REUSE_WITHOUT_NOOP", 0.0)
+    smtp_mailer.send(mail(2))
+    assert server.noops == 1
+    assert server.connections == 1
+    assert [delivered(r)[0] for r in server.received] == ["msg-1", "msg-2"]
 
 
 def test_connection_is_opened_lazily_and_closed(server: SmtpServer) -> None:

@@ -318,6 +318,16 @@ class MessageRepository(Protocol):
         where the backend can (other dispatchers skip them)."""
         ...
 
+    def lease(self, messages: Sequence[Message], until: datetime) -> None:
+        """Write ``message.leased(until)`` over each of ``messages`` (as ``claim_due``
+        returned them) at once: compare-and-set on every version, ``Conflict`` and
+        nothing written if one of them changed."""
+        ...
+
+    def get_many(self, message_ids: Collection[str]) -> Mapping[str, Message]:
+        """The messages of ``message_ids`` that exist, by id: one query for a batch."""
+        ...
+
     def log_for(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
         """SENT messages of one account, newest first by ``sent_at``."""
         ...

@@ -1916,6 +1916,44 @@ class StorageContract:
         assert _ids(due) == ["msg-retry-now", "msg-new", "msg-newest"]
         assert _ids(first_two) == ["msg-retry-now", "msg-new"]
 
+    def test_lease_writes_every_claimed_message_at_once(self, world: Storage) -> None:
+        now = at(0)
+        seed(
+            world,
+            make_message("msg-a", created_at=at(-3)),
+            make_message("msg-b", created_at=at(-2), attempts=1, next_attempt_at=at(-1)),
+            make_message("msg-c", created_at=at(-1)),
+        )
+        until = now + timedelta(minutes=5)
+        with world.unit_of_work() as uow:
+            due = uow.messages.claim_due(now, limit=2)
+            uow.messages.lease(due, until)
+            uow.commit()
+        with world.unit_of_work() as uow:
+            stored = uow.messages.get_many(["msg-a", "msg-b", "msg-c", "msg-missing"])
+            again = uow.messages.claim_due(now, limit=10)
+        assert sorted(stored) == ["msg-a", "msg-b", "msg-c"]
+        assert [stored[m.id] for m in due] == [m.leased(until) for m in due]
+        assert stored["msg-c"].version == 1
+        assert _ids(again) == ["msg-c"]
+
+    def test_lease_writes_nothing_when_one_message_changed(self, world: Storage) -> None:
+        seed(world, make_message("msg-a", created_at=at(-2)), make_message("msg-b"))
+        with world.unit_of_work() as uow:
+            due = uow.messages.claim_due(at(0), limit=10)
+        with world.unit_of_work() as uow:
+            current = uow.messages.get("msg-b")
+            assert current is not None
+            uow.messages.replace(current, attrs.evolve(current, version=current.version + 1))
+            uow.commit()
+        with world.unit_of_work() as uow, pytest.raises(Conflict):
+            uow.messages.lease(due, at(5))
+        with world.unit_of_work() as uow:
+            stored = uow.messages.get_many(["msg-a", "msg-b"])
+        assert stored["msg-a"] == due[0]
+        assert stored["msg-a"].next_attempt_at is None
+        assert stored["msg-b"].version == 2
+
     def test_message_log_of_an_account_lists_sent_ones_newest_first(self, world: Storage) -> None:
         def sent(n: int, when: datetime) -> Message:
             # created in the opposite order, so sorting by the wrong time shows

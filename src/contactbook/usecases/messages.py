@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -19,6 +19,7 @@ from contactbook.ports.delivery import (
     PermanentDeliveryFailure,
     TemporaryDeliveryFailure,
 )
+from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context
@@ -72,6 +73,35 @@ def _masked(message: Message) -> str:
     if message.channel is Channel.SMS:
         return mask_mobile(message.destination)
     return mask_email(message.destination)
+
+
+_CONFIRM_AHEAD = 16
+"""How many claimed messages one read confirms unchanged before they are sent."""
+_CONFIRMATION_AGE = timedelta(seconds=1)
+"""How long such a confirmation is trusted (never past the lease)."""
+
+
+class _Confirmations:
+    """Claimed messages last read unchanged, and when: what may be sent without a read."""
+
+    def __init__(self, lease_end: datetime) -> None:
+        self._lease_end = lease_end
+        self._rows: dict[str, tuple[Message, datetime]] = {}
+
+    def add(self, messages: list[Message], read_at: datetime) -> None:
+        trusted_until = min(read_at + _CONFIRMATION_AGE, self._lease_end)
+        for message in messages:
+            self._rows[message.id] = (message, trusted_until)
+
+    def get(self, claimed: Message, now: datetime) -> Message | None:
+        """The confirmed row of ``claimed`` if it is still trusted at ``now``."""
+        found = self._rows.get(claimed.id)
+        if found is None:
+            return None
+        message, trusted_until = found
+        if now >= trusted_until or message.version != claimed.version:
+            return None
+        return message
 
 
 class Messages:
@@ -158,41 +188,56 @@ class Messages:
     def dispatch(self, limit: int = 100) -> DispatchReport:
         """Send due messages; several dispatchers may run at once.
 
-        Claiming leases the messages (committed at once), so no other dispatcher
-        sends them; each outcome is committed right after its send. A dispatcher
-        that dies mid-batch leaves its lease to expire, and the message in flight
-        may go out again with the same Message-ID, which the receiver can recognise.
+        Claiming leases the messages (one write, committed at once), so no other
+        dispatcher sends them; each outcome is committed right after its send, in a
+        short transaction of its own (none is open while the mail server is talked
+        to). A dispatcher that dies mid-batch leaves its lease to expire, and the
+        message in flight may go out again with the same Message-ID, which the
+        receiver can recognise.
+
+        Before a message is sent, its row is confirmed unchanged since the claim (an
+        account closed meanwhile, or a lease that ran out and another dispatcher
+        took): the claim confirms the first few; later ones are read a few at a time
+        in the transaction that records the previous outcome, and a confirmation
+        is trusted for a second at most, never past the lease.
         """
         ctx = self._ctx
         sent = retrying = failed = 0
         with ctx.uow() as uow:
-            lease_end = ctx.now() + ctx.settings.dispatch_lease
-            due: list[tuple[Message, Message]] = []
-            for message in uow.messages.claim_due(ctx.now(), limit=limit):
-                leased = message.leased(lease_end)
-                uow.messages.replace(message, leased)
-                due.append((message, leased))
+            now = ctx.now()
+            lease_end = now + ctx.settings.dispatch_lease
+            claimed = list(uow.messages.claim_due(now, limit=limit))
+            uow.messages.lease(claimed, lease_end)
             uow.commit()
+        due = [(message, message.leased(lease_end)) for message in claimed]
+        confirmed = _Confirmations(lease_end)
+        confirmed.add([leased for _, leased in due[:_CONFIRM_AHEAD]], now)
         done = 0
         try:
-            for _, claimed in due:
-                done += 1
+            for index, (_, claimed_message) in enumerate(due):
+                done = index + 1
+                message = confirmed.get(claimed_message, ctx.now())
+                if message is None:
+                    with ctx.uow() as uow:
+                        message = self._confirm(uow, due, index, confirmed)
+                if message is None:
+                    continue  # changed since the claim (the lease ran out, the account closed)
+                unavailable = False
+                try:
+                    self._send(message)
+                except TemporaryDeliveryFailure as exc:
+                    unavailable = isinstance(exc, DeliveryServiceUnavailable)
+                    after = self._failed(message, _describe(exc), temporary=True)
+                except PermanentDeliveryFailure as exc:
+                    after = self._failed(message, _describe(exc), temporary=False)
+                else:
+                    after = message.sent(ctx.now())
                 with ctx.uow() as uow:
-                    current = uow.messages.get(claimed.id)
-                    if current is None or current.version != claimed.version:
-                        continue  # the lease ran out and another dispatcher took it
-                    message = current
-                    unavailable = False
-                    try:
-                        self._send(message)
-                    except TemporaryDeliveryFailure as exc:
-                        unavailable = isinstance(exc, DeliveryServiceUnavailable)
-                        after = self._failed(message, _describe(exc), temporary=True)
-                    except PermanentDeliveryFailure as exc:
-                        after = self._failed(message, _describe(exc), temporary=False)
-                    else:
-                        after = message.sent(ctx.now())
                     uow.messages.replace(message, after)
+                    if not unavailable and done < len(due):
+                        upcoming = due[done][1]
+                        if confirmed.get(upcoming, ctx.now()) is None:
+                            self._confirm(uow, due, done, confirmed)
                     uow.commit()
                 if after.status is MessageStatus.SENT:
                     sent += 1
@@ -210,20 +255,43 @@ class Messages:
                     close()
         return DispatchReport(sent, retrying, failed)
 
+    def _confirm(
+        self,
+        uow: UnitOfWork,
+        due: list[tuple[Message, Message]],
+        start: int,
+        confirmed: _Confirmations,
+    ) -> Message | None:
+        """Read the rows of the next few claimed messages; return the one at ``start``
+        if it is still as this dispatcher claimed it."""
+        upcoming = [leased for _, leased in due[start : start + _CONFIRM_AHEAD]]
+        read_at = self._ctx.now()
+        current = uow.messages.get_many([leased.id for leased in upcoming])
+        confirmed.add(
+            [
+                row
+                for leased in upcoming
+                if (row := current.get(leased.id)) is not None and row.version == leased.version
+            ],
+            read_at,
+        )
+        return confirmed.get(upcoming[0], read_at)
+
     def _release(self, unsent: list[tuple[Message, Message]]) -> None:
         """Give back the leases of messages this batch did not get to."""
         if not unsent:
             return
         with self._ctx.uow() as uow:
+            current = uow.messages.get_many([claimed.id for _, claimed in unsent])
             for original, claimed in unsent:
-                current = uow.messages.get(claimed.id)
-                if current is not None and current.version == claimed.version:
+                row = current.get(claimed.id)
+                if row is not None and row.version == claimed.version:
                     uow.messages.replace(
-                        current,
+                        row,
                         attrs.evolve(
-                            current,
+                            row,
                             next_attempt_at=original.next_attempt_at,
-                            version=current.version + 1,
+                            version=row.version + 1,
                         ),
                     )
             uow.commit()

@@ -14,9 +14,12 @@ Query parameters: ``starttls`` (1/0, true/false, yes/no, on/off), ``timeout``
 not loopback; refused otherwise). User name and password are URL-decoded, so a
 password containing ``@``, ``:`` or ``/`` is written percent-encoded.
 
-One connection serves a whole batch: it is opened on the first ``send``, checked
-with NOOP before each further mail and reopened once if the server dropped it,
-and closed by ``close()`` or on leaving a ``with`` block.
+One connection serves a whole batch: it is opened on the first ``send`` and closed
+by ``close()`` or on leaving a ``with`` block. Before each further mail it is
+checked: a connection the server answered moments ago (under
+``REUSE_WITHOUT_NOOP`` seconds) is used as it is if nothing has arrived on it
+since (no bytes, no end of stream: the server neither spoke nor hung up);
+otherwise it must answer NOOP, and is reopened once if the server dropped it.
 
 Failures tell the dispatcher what to do:
 
@@ -36,12 +39,17 @@ Error texts carry the SMTP code and the server's text, never the password.
 from __future__ import annotations
 
 import email.policy
+import functools
 import ipaddress
 import re
+import select
 import smtplib
+import socket
 import ssl
 import threading
+import time
 from datetime import UTC, datetime
+from email import headerregistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import TracebackType
@@ -56,7 +64,7 @@ from contactbook.ports.delivery import (
     TemporaryDeliveryFailure,
 )
 
-__all__ = ["DEFAULT_SENDER", "DEFAULT_TIMEOUT", "Security", "SmtpMailer"]
+__all__ = ["DEFAULT_SENDER", "DEFAULT_TIMEOUT", "REUSE_WITHOUT_NOOP", "Security", "SmtpMailer"]
 
 Security = Literal["none", "starttls", "tls"]
 """How the connection is protected: not at all, STARTTLS, or TLS from the first byte."""
@@ -69,10 +77,51 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 # Same rule as FolderMailer: the id is the left part of ``<id@contactbook>``.
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
+
+
+class _HeaderClasses(headerregistry.HeaderRegistry):
+    """The standard header registry, except that each header class is made once:
+    ``HeaderRegistry`` builds a new class (``type(...)``) for every header it parses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[headerregistry.BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[headerregistry.BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+class _SmtpPolicy(email.policy.EmailPolicy):
+    """``email.policy.SMTP`` that folds the MIME headers of the body part once: they
+    take a handful of values (``text/plain; charset="utf-8"``, ``base64`` …), and
+    folding re-parses and re-renders them for every mail."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in _MIME_HEADERS:
+            return _fold_mime_header(self, name, str(value))
+        return super().fold_binary(name, value)
+
+
+_MIME_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+
+
+@functools.lru_cache(maxsize=64)
+def _fold_mime_header(policy: _SmtpPolicy, name: str, value: str) -> bytes:
+    return email.policy.EmailPolicy.fold_binary(policy, name, policy.header_factory(name, value))
+
+
 # Headers are RFC 2047-encoded (``utf8=False``) and a non-ASCII body is sent as
 # base64 or quoted-printable, so the mail is 7-bit clean and needs no 8BITMIME.
-_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+_POLICY = _SmtpPolicy(linesep="\r\n", cte_type="7bit", header_factory=_HeaderClasses())
 _MIN_SCRUBBED_PASSWORD = 4
+REUSE_WITHOUT_NOOP = 5.0
+"""Seconds after the server's last reply during which a quiet connection is reused
+without a NOOP round trip (servers wait minutes for the next command, RFC 5321
+§4.5.3.2.7)."""
 
 
 class SmtpMailer:
@@ -123,6 +172,7 @@ class SmtpMailer:
         self._ssl_context = ssl_context
         self._clock = clock
         self._smtp: smtplib.SMTP | None = None
+        self._answered_at = 0.0  # time.monotonic() of the server's last good reply
         self._lock = threading.Lock()
 
     @classmethod
@@ -186,13 +236,12 @@ class SmtpMailer:
 
     def send(self, mail: OutgoingMail) -> None:
         """Send ``mail``; raise ``TemporaryDeliveryFailure`` or ``PermanentDeliveryFailure``."""
-        message, data = self._render(mail)
+        recipient, data = self._render(mail)
         with self._lock:
             smtp = self._connection()
             try:
-                recipient = str(message["To"].addresses[0].addr_spec)
-                # The bytes _render already produced: the message is not flattened twice.
                 smtp.sendmail(self.envelope_sender, [recipient], data)
+                self._answered_at = time.monotonic()
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()), (554, b"recipient refused"))
                 raise self._failure("recipient refused", code, text) from None
@@ -241,38 +290,59 @@ class SmtpMailer:
 
     # -- the message ------------------------------------------------------------------
 
-    def _render(self, mail: OutgoingMail) -> tuple[EmailMessage, bytes]:
+    def _render(self, mail: OutgoingMail) -> tuple[str, bytes]:
+        """The recipient's address and the mail's bytes.
+
+        The same bytes ``EmailMessage`` with ``_POLICY`` writes for these headers in
+        this order, each header folded by the policy itself; but headers that do not
+        change from one mail to the next (From, and Date within a second) are parsed
+        and folded once, not for every mail, and the body part is a message of its own
+        whose bytes follow the top headers.
+        """
         if not _MESSAGE_ID.fullmatch(mail.message_id) or len(mail.message_id) > 200:
             raise PermanentDeliveryFailure(f"message id {mail.message_id!r} is not usable")
         now = (self._clock.now() if self._clock else datetime.now(UTC)).astimezone(UTC)
         try:
-            msg = EmailMessage(policy=_POLICY)
-            msg["Message-ID"] = f"<{mail.message_id}@contactbook>"
-            msg["Date"] = format_datetime(now)
-            msg["From"] = self.sender
-            msg["To"] = mail.to
-            msg["Subject"] = mail.subject  # RFC 2047-encoded on output when not ASCII
-            msg.set_content(mail.body, charset="utf-8")
-            if msg["To"].defects or len(msg["To"].addresses) != 1:
+            to = _POLICY.header_factory("To", _checked(mail.to))
+            _checked(mail.subject)  # the same complaint first as EmailMessage would make
+            if to.defects or len(to.addresses) != 1:
                 raise ValueError("the recipient must be exactly one valid address")
-            data = msg.as_bytes()  # raises here, not mid-DATA, for header injection and the like
+            body = EmailMessage(policy=_POLICY)
+            body.set_content(mail.body, charset="utf-8")
+            data = b"".join(
+                (
+                    _folded_message_id(mail.message_id),
+                    _folded_date(now.replace(microsecond=0)),
+                    _folded_constant("From", self.sender),
+                    _POLICY.fold_binary("To", to),
+                    _folded_subject(mail.subject),  # RFC 2047-encoded when not ASCII
+                    # raises here, not mid-DATA, for header injection and the like
+                    body.as_bytes(),
+                )
+            )
         except (ValueError, IndexError, TypeError) as exc:
             raise PermanentDeliveryFailure(f"cannot write this mail: {exc}") from None
-        return msg, data
+        return str(to.addresses[0].addr_spec), data
 
     # -- the connection ---------------------------------------------------------------
 
     def _connection(self) -> smtplib.SMTP:
-        """The open connection if the server still answers NOOP, else a new one."""
+        """The open connection if it is fresh and quiet or still answers NOOP, else a
+        new one."""
         if self._smtp is not None:
+            recent = time.monotonic() - self._answered_at < REUSE_WITHOUT_NOOP
+            if recent and _quiet(self._smtp.sock):
+                return self._smtp
             try:
                 code, _ = self._smtp.noop()
             except (smtplib.SMTPException, OSError):
                 code = 0
             if code == 250:
+                self._answered_at = time.monotonic()
                 return self._smtp
             self._drop()
         self._smtp = self._open()
+        self._answered_at = time.monotonic()
         return self._smtp
 
     def _open(self) -> smtplib.SMTP:
@@ -354,6 +424,66 @@ def _text(value: object) -> str:
     if isinstance(value, smtplib.SMTPResponseException):
         return f"{value.smtp_code} {_text(value.smtp_error)}"
     return str(value).strip()
+
+
+def _checked(value: str) -> str:
+    """``value`` if it can be a header value (what ``EmailMessage`` refuses, refused)."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    return value
+
+
+def _folded(name: str, value: str) -> bytes:
+    """``Name: value`` as ``EmailMessage`` with ``_POLICY`` writes it (parsed, folded, CRLF)."""
+    return _POLICY.fold_binary(name, _POLICY.header_factory(name, _checked(value)))
+
+
+@functools.lru_cache(maxsize=8)
+def _folded_constant(name: str, value: str) -> bytes:
+    """:func:`_folded` for a value that is the same for every mail (the sender)."""
+    return _folded(name, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _folded_subject(subject: str) -> bytes:
+    """Subjects come from the message catalog's templates: a few, sent again and again."""
+    return _folded("Subject", subject)
+
+
+def _folded_message_id(message_id: str) -> bytes:
+    """The Message-ID header of an id that matched ``_MESSAGE_ID`` (letters, digits,
+    ``_.-``): written as is when it fits in one line, which is what folding gives."""
+    line = f"Message-ID: <{message_id}@contactbook>\r\n"
+    if len(line) - 2 <= (_POLICY.max_line_length or 0):
+        return line.encode("ascii")
+    return _folded("Message-ID", f"<{message_id}@contactbook>")
+
+
+@functools.lru_cache(maxsize=4)
+def _folded_date(moment: datetime) -> bytes:
+    """The Date header of a whole second (the header has no finer resolution)."""
+    return _folded("Date", format_datetime(moment))
+
+
+def _quiet(sock: socket.socket | None) -> bool:
+    """Whether nothing at all waits on ``sock``: no reply, no end of stream, no error.
+
+    Between two mails the server has nothing to say; a byte or a hang-up waiting
+    means it spoke (e.g. a 421) or closed, and the connection needs a real check.
+    """
+    if sock is None:
+        return False
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return False
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN | select.POLLPRI)
+            return not poller.poll(0)
+        readable, _, broken = select.select([sock], [], [sock], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable and not broken
 
 
 def _close_quietly(smtp: smtplib.SMTP | None) -> None:

@@ -819,6 +819,21 @@ class MemoryMessageRepository:
     def replace(self, old: Message, new: Message) -> None:
         self._table.replace(old, new)
 
+    def get_many(self, message_ids: Collection[str]) -> Mapping[str, Message]:
+        rows = self._table.rows
+        return {key: rows[key] for key in set(message_ids) if key in rows}
+
+    def lease(self, messages: Sequence[Message], until: datetime) -> None:
+        rows = self._table.rows
+        for message in messages:
+            stored = rows.get(message.id)
+            if stored is None:
+                raise NotFound()
+            if stored.version != message.version:
+                raise Conflict("stale_version")
+        for message in messages:
+            self._table.replace(message, message.leased(until))
+
     def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
         """PENDING messages due at ``now`` (no retry time, or one at or before ``now``),
         oldest ``created_at`` first. The unit of work's lock already keeps other

@@ -33,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -1204,6 +1205,37 @@ class SqlNoticeRepository:
 class SqlMessageRepository:
     """The outbox of mail and SMS messages."""
 
+    _LEASE_CHUNK = 500  # ids per statement: well below every driver's bound-parameter limit
+
+    @staticmethod
+    @functools.cache
+    def _update(columns: tuple[str, ...]) -> Executable:
+        """``UPDATE messages SET <columns> WHERE id = :_key AND version = :_version``,
+        built once per set of columns (its cache key is memoised: no new compile)."""
+        c = tables.messages.c
+        return (
+            tables.messages.update()
+            .where(c.id == bindparam("_key"), c.version == bindparam("_version"))
+            .values({name: bindparam(name) for name in columns})
+        )
+
+    @staticmethod
+    @functools.cache
+    def _lease_statement() -> Executable:
+        c = tables.messages.c
+        return (
+            tables.messages.update()
+            .where(tuple_(c.id, c.version).in_(bindparam("keys", expanding=True)))
+            .values(next_attempt_at=bindparam("until"), version=c.version + 1)
+        )
+
+    @staticmethod
+    @functools.cache
+    def _by_ids() -> Select[Any]:
+        return select(tables.messages).where(
+            tables.messages.c.id.in_(bindparam("ids", expanding=True))
+        )
+
     def __init__(self, uow: SqlAlchemyUnitOfWork, *, skip_locked: bool) -> None:
         self._rows = _Rows(uow, tables.messages, mappers.MESSAGES)
         self._skip_locked = skip_locked
@@ -1214,8 +1246,69 @@ class SqlMessageRepository:
     def get(self, message_id: str) -> Message | None:
         return self._rows.get(message_id)
 
+    def get_many(self, message_ids: Collection[str]) -> Mapping[str, Message]:
+        wanted = sorted(set(message_ids))
+        found: dict[str, Message] = {}
+        for start in range(0, len(wanted), self._LEASE_CHUNK):
+            rows = self._rows.connection.execute(
+                self._by_ids(), {"ids": wanted[start : start + self._LEASE_CHUNK]}
+            )
+            for row in rows:
+                message = self._rows.mapper.from_row(row._mapping)
+                found[message.id] = message
+        return found
+
     def replace(self, old: Message, new: Message) -> None:
-        self._rows.replace_version(old, new)
+        """Compare-and-set on the version, with one prebuilt UPDATE per set of changed
+        columns (the dispatcher writes the same few columns for every message)."""
+        mapper = self._rows.mapper
+        old_row = mapper.to_row(old)
+        row = mapper.to_row(new)
+        if row["id"] != old_row["id"]:
+            self._rows.replace_version(old, new)  # raises ValueError: the key is kept
+            return
+        changed = {
+            name: value
+            for name, value in row.items()
+            if name != "id" and old_row.get(name) != value
+        }
+        if not changed:
+            self._rows.replace_version(old, new)
+            return
+        statement = self._update(tuple(sorted(changed)))
+        try:
+            matched = self._rows.connection.execute(
+                statement, {**changed, "_key": old.id, "_version": old.version}
+            ).rowcount
+        except DBAPIError as error:
+            if is_lost_race(error):
+                raise Conflict("stale_version") from error
+            raise
+        if matched == 1:
+            return
+        if self._rows.get(old.id) is None:
+            raise NotFound()
+        raise Conflict("stale_version")
+
+    def lease(self, messages: Sequence[Message], until: datetime) -> None:
+        """One UPDATE per few hundred messages, compare-and-set on every (id, version)."""
+        keys = [(message.id, message.version) for message in messages]
+        if len({key for key, _ in keys}) != len(keys):
+            raise ValueError("lease() takes each message once")
+        matched = 0
+        for start in range(0, len(keys), self._LEASE_CHUNK):
+            try:
+                matched += self._rows.connection.execute(
+                    self._lease_statement(),
+                    {"keys": keys[start : start + self._LEASE_CHUNK], "until": until},
+                ).rowcount
+            except DBAPIError as error:
+                if is_lost_race(error):
+                    raise Conflict("stale_version") from error
+                raise
+        if matched != len(keys):
+            # The caller's unit of work ends without a commit: nothing stays leased.
+            raise Conflict("stale_version")
 
     def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
         """PENDING messages due at ``now`` (no retry time, or one at or before ``now``),

@@ -15,6 +15,11 @@ per backend:
 
 On PostgreSQL and MariaDB/MySQL, writers of the audit chain lock its one-row
 head (``SELECT … FOR UPDATE``) and so append in turn, as SQLite's writers do.
+A pooled connection is checked with a ping before use when it sat idle in the
+pool for ``PING_AFTER_IDLE_S`` seconds or more (a server restart or an idle
+timeout shows there); one given back moments ago is used as it is, so a worker
+running one short transaction after another (the outbox dispatcher) pays no
+extra round trip per transaction.
 """
 
 from __future__ import annotations
@@ -159,6 +164,36 @@ def _hide_personal_data_in_logs(options: dict[str, Any]) -> None:
         logger.addFilter(_HiddenRows())
 
 
+PING_AFTER_IDLE_S = 5.0
+"""A pooled connection idle at least this long is pinged before it is handed out."""
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for connections that sat idle in the pool.
+
+    A failed ping raises ``DisconnectionError``, on which the pool throws the
+    connection away and hands out a new one (SQLAlchemy's documented checkout
+    recipe); a freshly opened connection is not pinged.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError() from error
+            raise
+
+
 def create_storage_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for ``url`` with the settings this storage relies on (see module doc)."""
     parsed = make_url(url)
@@ -172,7 +207,6 @@ def create_storage_engine(url: str | URL, **options: Any) -> Engine:
         engine = create_engine(parsed, **options)
         _sqlite_events(engine, memory=memory)
         return engine
-    ping_every_checkout = options.pop("pool_pre_ping", None)
     if backend == "postgresql":
         options.setdefault("connect_args", {"connect_timeout": _CONNECT_TIMEOUT_S})
     elif backend in MYSQL_DIALECTS:
@@ -181,41 +215,10 @@ def create_storage_engine(url: str | URL, **options: Any) -> Engine:
         options.setdefault("isolation_level", "READ COMMITTED")
         options.setdefault("pool_recycle", 3600)
         options.setdefault("connect_args", {"connect_timeout": _CONNECT_TIMEOUT_S})
-    if ping_every_checkout is not None:
-        return create_engine(parsed, pool_pre_ping=ping_every_checkout, **options)
     engine = create_engine(parsed, **options)
-    _ping_when_idle(engine, PING_AFTER_IDLE_S)
+    if not options.get("pool_pre_ping"):  # pool_pre_ping=True: a ping at every checkout
+        _ping_idle_connections(engine)
     return engine
-
-
-PING_AFTER_IDLE_S = 5.0
-"""A pooled connection idle this long is pinged before it is handed out again."""
-
-
-def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    """Ping a server connection before reuse only when it sat idle in the pool.
-
-    ``pool_pre_ping`` costs a round trip on every unit of work (a third of a short
-    list page on PostgreSQL); a connection used moments ago is alive, and one the
-    server dropped since is still caught by the first statement, which invalidates
-    the pool. A failed ping makes the pool open a fresh connection instead.
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
-            return
-        try:
-            alive = engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error:
-            alive = False
-        if not alive:
-            raise DisconnectionError("the pooled connection did not answer a ping")
 
 
 class SqlAlchemyUnitOfWork:
