@@ -19,7 +19,9 @@ def utc(moment: datetime) -> datetime:
 
 
 def in_taipei(moment: datetime) -> datetime:
-    return utc(moment).astimezone(TAIPEI)
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: contactbook needs aware datetimes")
+    return moment.astimezone(TAIPEI)
 
 
 def format_date(moment: datetime | date) -> str:

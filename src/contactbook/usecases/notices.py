@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -51,6 +52,7 @@ class MonthLabel:
     label: str
 
 
+@functools.lru_cache(maxsize=1024)
 def month_label(month: str) -> MonthLabel:
     year, number = month.split("-")
     return MonthLabel(month, f"{int(year)}年{int(number)}月")
