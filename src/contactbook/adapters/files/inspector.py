@@ -14,8 +14,8 @@ inspector trusts only content (never the file name or the declared type):
   decoded them (``/J#61vaScript`` is ``/JavaScript``), never by grepping bytes.
 
 Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
-input bytes (about twice that for an instant while the chunks are joined); for
-images a few decoded copies of at most ``max_pixels`` pixels (Pillow keeps RGB
+input bytes, read in one call (about twice that for an instant when a stream
+answers in short pieces that must be joined); for images a few decoded copies of at most ``max_pixels`` pixels (Pillow keeps RGB
 and RGBA at 4 bytes a pixel, so 40 MP is about 160 MB a copy, and up to three
 copies live at once while rotating and converting); for PDFs the objects pypdf
 parses from at most ``max_bytes`` (as Python objects, several times the bytes
@@ -49,7 +49,7 @@ _JPEG: Final = "image/jpeg"
 _PDF: Final = "application/pdf"
 _FORBIDDEN: Final = "forbidden"  # a type we know and never accept
 
-_CHUNK_SIZE: Final = 64 * 1024
+_CHUNK_SIZE: Final = 1024 * 1024  # for streams that answer short
 _ALLOWED: Final = {
     InspectionContext.PHOTO: frozenset({_PNG, _JPEG}),
     InspectionContext.DOCUMENT: frozenset({_PDF, _PNG, _JPEG}),
@@ -185,20 +185,35 @@ class PillowPdfInspector:
 
 
 def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
-    """Read up to ``limit`` bytes in chunks, following short reads, never asking for more.
+    """Read up to ``limit`` bytes, following short reads, never asking for more.
 
-    Chunks go straight into one buffer: joining a list would hold the file twice.
+    The first call asks for everything: a file (or an in-memory buffer) answers
+    with one bytes object of the final size, so the upload is copied once, with
+    no growing buffer and no join. Only a stream that answers short is followed
+    in chunks, which are joined once at the end (the file twice, for an instant).
     """
-    buffer = io.BytesIO()
-    remaining = limit
+    if limit <= 0:
+        return b""
+    first = _as_bytes(stream.read(limit))
+    if len(first) >= limit or not first:
+        return first[:limit]  # a misbehaving stream may return more than asked
+    parts = [first]
+    remaining = limit - len(first)
     while remaining > 0:
-        chunk = stream.read(min(remaining, _CHUNK_SIZE))
+        chunk = _as_bytes(stream.read(min(remaining, _CHUNK_SIZE)))
         if not chunk:
             break
-        chunk = chunk[:remaining]  # a misbehaving stream may return more than asked
-        buffer.write(chunk)
+        chunk = chunk[:remaining]
+        parts.append(chunk)
         remaining -= len(chunk)
-    return buffer.getvalue()
+    return b"".join(parts)
+
+
+def _as_bytes(chunk: bytes | bytearray | None) -> bytes:
+    """What ``read`` returned as bytes (``None``, "no data yet", ends the read like EOF)."""
+    if chunk is None:
+        return b""
+    return chunk if type(chunk) is bytes else bytes(chunk)
 
 
 def _sniff(content: bytes) -> str | None:
