@@ -15,11 +15,14 @@ inspector trusts only content (never the file name or the declared type):
 
 Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
 input bytes, read in one call (about twice that for an instant when a stream
-answers in short pieces that must be joined); for images a few decoded copies of at most ``max_pixels`` pixels (Pillow keeps RGB
-and RGBA at 4 bytes a pixel, so 40 MP is about 160 MB a copy, and up to three
-copies live at once while rotating and converting); for PDFs the objects pypdf
-parses from at most ``max_bytes`` (as Python objects, several times the bytes
-they came from; pypdf caps each decompressed stream at 75 MB by default).
+answers in short pieces that must be joined); for images a few decoded copies
+of at most ``max_pixels`` pixels (Pillow keeps RGB and RGBA at 4 bytes a pixel,
+so 40 MP is about 160 MB a copy, and up to three copies live at once while
+rotating and converting); for PDFs the objects pypdf parses from at most
+``max_bytes`` (as Python objects, several times the bytes they came from; pypdf
+caps each decompressed stream at 75 MB by default). The raw data of a stream (a
+page image: most of a scan) is dropped as soon as its dictionary was checked, so
+only one such copy lives at a time.
 Time is linear in the input: cross-reference offsets are verified so pypdf
 never falls back to searching the whole file once per object.
 """
@@ -36,7 +39,13 @@ from typing import Any, BinaryIO, Final
 from PIL import Image, ImageOps
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    StreamObject,
+)
 
 from contactbook.domain.files import InspectionContext
 from contactbook.errors import UploadRejected
@@ -384,11 +393,13 @@ def _first_active_name(reader: PdfReader, listed: set[tuple[int, int]]) -> str |
     compressed objects are seen too. Iterative, with a visited set of
     (number, generation), so cycles and deep nesting are safe. A reference to
     an unlisted object is refused (pypdf would search the whole file for it).
-    Stream data is not decoded (except object streams, which pypdf must read).
+    Stream data is not decoded (except object streams, which pypdf must read),
+    and pypdf's raw copy of it is released once the stream was visited.
     """
     pending: list[Any] = [reader.trailer]
     pending += [IndirectObject(number, generation, reader) for number, generation in listed]
     visited: set[tuple[int, int]] = set()
+    object_streams = {number for number, _index in reader.xref_objStm.values()}
     while pending:
         item = pending.pop()
         if isinstance(item, IndirectObject):
@@ -399,6 +410,13 @@ def _first_active_name(reader: PdfReader, listed: set[tuple[int, int]]) -> str |
                 raise ValueError(f"reference to {key} which the cross-reference lacks")
             visited.add(key)
             item = reader.get_object(item)
+            if isinstance(item, StreamObject) and key[0] not in object_streams:
+                # Visited once, never needed again: drop pypdf's cached copy of the
+                # raw stream data (page images: most of the file) at once, so that
+                # the next stream reuses that memory instead of adding to it.
+                # Object streams stay cached: pypdf reads each compressed object
+                # through its stream, and would otherwise decode it once per object.
+                reader.resolved_objects.pop((key[1], key[0]), None)
         if isinstance(item, DictionaryObject):
             # dict.items: the raw values, so references go through the checks above
             for name, value in dict.items(item):
