@@ -17,12 +17,12 @@ Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
 input bytes, read in one call (about twice that for an instant when a stream
 answers in short pieces that must be joined); for images a few decoded copies
 of at most ``max_pixels`` pixels (Pillow keeps RGB and RGBA at 4 bytes a pixel,
-so 40 MP is about 160 MB a copy, and up to three copies live at once while
-rotating and converting); for PDFs the objects pypdf parses from at most
-``max_bytes`` (as Python objects, several times the bytes they came from; pypdf
-caps each decompressed stream at 75 MB by default). The raw data of a stream (a
-page image: most of a scan) is dropped as soon as its dictionary was checked, so
-only one such copy lives at a time.
+so 40 MP is about 160 MB a copy; an upright image is neither copied nor turned,
+and at most two copies live at once while turning or converting); for PDFs the
+objects pypdf parses from at most ``max_bytes`` (as Python objects, several
+times the bytes they came from; pypdf caps each decompressed stream at 75 MB by
+default). The raw data of a stream (a page image: most of a scan) is dropped as
+soon as its dictionary was checked, so only one such copy lives at a time.
 Time is linear in the input: cross-reference offsets are verified so pypdf
 never falls back to searching the whole file once per object.
 """
@@ -184,12 +184,18 @@ class PillowPdfInspector:
             if width * height > self._max_pixels:
                 raise UploadRejected("too_many_pixels", filename)
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            image.close()
-            clean = _without_metadata(upright, pillow_format)
+            # In place: an upright photo (the usual case) is not copied; a rotated
+            # one gets its turned pixels instead of the original ones.
+            ImageOps.exif_transpose(image, in_place=True)
+            clean = _without_metadata(image, pillow_format)
+            if clean is not image:
+                image.close()  # converted: only the copy is needed from here on
         # Encoding our own clean pixels is not the uploader's fault: errors propagate.
-        encoded = _encode(clean, pillow_format, self._jpeg_quality)
-        thumbnail = _thumbnail(clean, self._thumbnail_size, self._jpeg_quality)
+        try:
+            encoded = _encode(clean, pillow_format, self._jpeg_quality)
+            thumbnail = _thumbnail(clean, self._thumbnail_size, self._jpeg_quality)
+        finally:
+            clean.close()
         return InspectedFile(content_type, io.BytesIO(encoded), len(encoded), thumbnail)
 
 
