@@ -197,6 +197,8 @@ def rows_for_table(
                 ratio += f" (CPU {result['ratio_cpu_p50']:.2f}×)"
         elif result["group"] == "uploads":
             ratio = f"{result['ratio_throughput']:.2f}× throughput"
+            if "ratio_cpu_throughput" in result:
+                ratio += f" (CPU {result['ratio_cpu_throughput']:.2f}×)"
             if result["name"] == "pdf_20mb":
                 ratio += f", RSS +{result['peak_rss_growth_mb']:.0f} MB"
                 if "ratio_throughput_vs_copy" in result:
