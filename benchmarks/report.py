@@ -105,8 +105,8 @@ def check_targets(
         pdf = by_name["pdf_20mb"]
         checks.append(
             Check(
-                f"20 MB PDF ≥ {UPLOAD_LIMIT}× raw copy",
-                "pdf_20mb: library / copy MB per second",
+                f"20 MB PDF ≥ {UPLOAD_LIMIT}× raw read + SHA-256 + write",
+                "pdf_20mb: library / raw MB per second",
                 pdf["ratio_throughput"],
                 ">=",
                 UPLOAD_LIMIT,
@@ -197,8 +197,12 @@ def rows_for_table(
                 ratio += f" (CPU {result['ratio_cpu_p50']:.2f}×)"
         elif result["group"] == "uploads":
             ratio = f"{result['ratio_throughput']:.2f}× throughput"
+            if "ratio_cpu_throughput" in result:
+                ratio += f" (CPU {result['ratio_cpu_throughput']:.2f}×)"
             if result["name"] == "pdf_20mb":
                 ratio += f", RSS +{result['peak_rss_growth_mb']:.0f} MB"
+                if "ratio_throughput_vs_copy" in result:
+                    ratio += f"; {result['ratio_throughput_vs_copy']:.2f}× a kernel copy"
             else:
                 ratio += f", RSS +{result['peak_rss_growth_mb']:.0f} MB (raw +"
                 ratio += f"{result['raw_peak_rss_growth_mb']:.0f})"

@@ -438,6 +438,93 @@ def test_deep_nesting_is_corrupt_not_a_crash() -> None:
     assert reason(generate.pdf_document(catalog=b" /D " + nested)) == "corrupt"
 
 
+BIG = b"%" + b" /JavaScript (x) 7 0 R endstream" * 4_000  # stream data: never a finding
+
+
+def big_stream_pdf(dictionary: bytes = b"", *, data: bytes = BIG, length: bytes = b"") -> bytes:
+    """A one-page PDF whose page content is ``data`` (over 64 KiB: passed over unread)."""
+    objects = generate._page_objects()
+    objects[3] = b"<< /Length %s%s >>\nstream\n%s\nendstream" % (
+        length or b"%d" % len(data),
+        dictionary,
+        data,
+    )
+    result: bytes = generate._pdf(objects)
+    return result
+
+
+def test_large_stream_data_is_passed_over_but_its_dictionary_is_checked() -> None:
+    assert len(BIG) > 64 * 1024
+    assert outcome(big_stream_pdf(), max_bytes=LIMIT * 2) == PDF
+    active = big_stream_pdf(b" /AA << /O 6 0 R >>")
+    assert reason(active, max_bytes=LIMIT * 2) == "active_content"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [(-5, "corrupt"), (-1, "corrupt"), (1, PDF), (5, "corrupt"), (10_000, "corrupt")],
+)
+def test_a_large_stream_with_a_wrong_length_is_judged_as_pypdf_reads_it(
+    error: int, expected: str
+) -> None:
+    # pypdf tolerates a length that also counts the end-of-line before "endstream".
+    data = big_stream_pdf(length=b"%d" % (len(BIG) + error))
+    assert outcome(data, max_bytes=LIMIT * 2) == expected
+
+
+def objstm_pdf(compressed: dict[int, bytes], *, content_length: bytes) -> bytes:
+    """PDF 1.5: a large page content (object 4) whose /Length is ``content_length``;
+    ``compressed`` objects (numbered from 7) live in object stream 6, object 8 is the
+    cross-reference stream and object 9 a link annotation whose action is 7 0 R."""
+    objects = generate._page_objects(page=b" /Annots [9 0 R]")
+    objects[3] = b"<< /Length %s >>\nstream\n%s\nendstream" % (content_length, BIG)
+    numbers = sorted(compressed)
+    bodies = [compressed[number] for number in numbers]
+    positions, at = [], 0
+    for body in bodies:
+        positions.append(at)
+        at += len(body) + 1
+    index = b" ".join(b"%d %d" % pair for pair in zip(numbers, positions, strict=True)) + b" "
+    stream = index + b" ".join(bodies)
+    objects.append(
+        b"<< /Type /ObjStm /N %d /First %d /Length %d >>\nstream\n%s\nendstream"
+        % (len(numbers), len(index), len(stream), stream)
+    )
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for number, body in enumerate(objects, start=1):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    offsets[9] = len(out)
+    out += b"9 0 obj\n<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A 7 0 R >>\nendobj\n"
+    offsets[8] = len(out)
+    size = max(9, *numbers) + 1
+    rows = [struct.pack(">BIH", 0, 0, 0xFFFF)]
+    for number in range(1, size):
+        if number in compressed:
+            rows.append(struct.pack(">BIH", 2, 6, numbers.index(number)))
+        elif number in offsets:
+            rows.append(struct.pack(">BIH", 1, offsets[number], 0))
+        else:
+            rows.append(struct.pack(">BIH", 0, 0, 0))
+    table = b"".join(rows)
+    out += (
+        b"8 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\n"
+        b"stream\n%s\nendstream\nendobj\n" % (size, len(table), table)
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % offsets[8]
+    return bytes(out)
+
+
+def test_a_large_stream_whose_length_is_a_compressed_object_is_read() -> None:
+    link = b"<< /S /URI /URI (https://example.org/) >>"
+    data = objstm_pdf({7: link, 10: b"%d" % len(BIG)}, content_length=b"10 0 R")
+    assert outcome(data, max_bytes=LIMIT * 2) == PDF
+    script = b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"
+    data = objstm_pdf({7: script, 10: b"%d" % len(BIG)}, content_length=b"10 0 R")
+    assert reason(data, max_bytes=LIMIT * 2) == "active_content"
+
+
 def shifted_offsets(data: bytes, first: int, count: int, by: int = 3) -> bytes:
     """``data`` with the xref offsets of objects first..first+count-1 moved by ``by``."""
     xref = data.rindex(b"\nxref\n") + 1

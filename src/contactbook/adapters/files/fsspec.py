@@ -81,7 +81,7 @@ class FsspecFileStore:
         size = 0
         try:
             with self._fs.open(path, "wb") as out:
-                while chunk := data.read(CHUNK_SIZE):
+                for chunk in _chunks(data):
                     digest.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
@@ -126,6 +126,22 @@ class FsspecFileStore:
     def _remove(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._fs.rm_file(path)
+
+
+def _chunks(data: BinaryIO) -> Iterator[bytes | memoryview]:
+    """``data`` in chunks of up to :data:`CHUNK_SIZE` bytes.
+
+    A buffered stream (a file, ``BytesIO``) fills one reused buffer, so a large
+    blob costs no allocation per chunk; each chunk is valid only until the next
+    one (the ``io`` contract: ``write`` must not keep what it was given).
+    """
+    if not isinstance(data, io.BufferedIOBase):
+        while chunk := data.read(CHUNK_SIZE):
+            yield chunk
+        return
+    buffer = memoryview(bytearray(CHUNK_SIZE))
+    while count := data.readinto(buffer):
+        yield buffer[:count]
 
 
 def _check_key(key: str) -> None:

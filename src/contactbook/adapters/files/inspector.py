@@ -14,12 +14,15 @@ inspector trusts only content (never the file name or the declared type):
   decoded them (``/J#61vaScript`` is ``/JavaScript``), never by grepping bytes.
 
 Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
-input bytes (about twice that for an instant while the chunks are joined); for
-images a few decoded copies of at most ``max_pixels`` pixels (Pillow keeps RGB
-and RGBA at 4 bytes a pixel, so 40 MP is about 160 MB a copy, and up to three
-copies live at once while rotating and converting); for PDFs the objects pypdf
-parses from at most ``max_bytes`` (as Python objects, several times the bytes
-they came from; pypdf caps each decompressed stream at 75 MB by default).
+input bytes, read in one call (about twice that for an instant when a stream
+answers in short pieces that must be joined); for images a few decoded copies
+of at most ``max_pixels`` pixels (Pillow keeps RGB and RGBA at 4 bytes a pixel,
+so 40 MP is about 160 MB a copy; an upright image is neither copied nor turned,
+and at most two copies live at once while turning or converting); for PDFs the
+objects pypdf parses from at most ``max_bytes`` (as Python objects, several
+times the bytes they came from; pypdf caps each decompressed stream at 75 MB by
+default). The raw data of an ordinary stream (a page image: most of a scan) is
+passed over, never copied: only dictionaries and object streams are parsed.
 Time is linear in the input: cross-reference offsets are verified so pypdf
 never falls back to searching the whole file once per object.
 """
@@ -36,7 +39,13 @@ from typing import Any, BinaryIO, Final
 from PIL import Image, ImageOps
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    StreamObject,
+)
 
 from contactbook.domain.files import InspectionContext
 from contactbook.errors import UploadRejected
@@ -49,7 +58,8 @@ _JPEG: Final = "image/jpeg"
 _PDF: Final = "application/pdf"
 _FORBIDDEN: Final = "forbidden"  # a type we know and never accept
 
-_CHUNK_SIZE: Final = 64 * 1024
+_CHUNK_SIZE: Final = 1024 * 1024  # for streams that answer short
+_SKIPPED_READ: Final = 64 * 1024  # a read this large while parsing a dictionary is stream data
 _ALLOWED: Final = {
     InspectionContext.PHOTO: frozenset({_PNG, _JPEG}),
     InspectionContext.DOCUMENT: frozenset({_PDF, _PNG, _JPEG}),
@@ -175,30 +185,51 @@ class PillowPdfInspector:
             if width * height > self._max_pixels:
                 raise UploadRejected("too_many_pixels", filename)
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            image.close()
-            clean = _without_metadata(upright, pillow_format)
+            # In place: an upright photo (the usual case) is not copied; a rotated
+            # one gets its turned pixels instead of the original ones.
+            ImageOps.exif_transpose(image, in_place=True)
+            clean = _without_metadata(image, pillow_format)
+            if clean is not image:
+                image.close()  # converted: only the copy is needed from here on
         # Encoding our own clean pixels is not the uploader's fault: errors propagate.
-        encoded = _encode(clean, pillow_format, self._jpeg_quality)
-        thumbnail = _thumbnail(clean, self._thumbnail_size, self._jpeg_quality)
+        try:
+            encoded = _encode(clean, pillow_format, self._jpeg_quality)
+            thumbnail = _thumbnail(clean, self._thumbnail_size, self._jpeg_quality)
+        finally:
+            clean.close()
         return InspectedFile(content_type, io.BytesIO(encoded), len(encoded), thumbnail)
 
 
 def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
-    """Read up to ``limit`` bytes in chunks, following short reads, never asking for more.
+    """Read up to ``limit`` bytes, following short reads, never asking for more.
 
-    Chunks go straight into one buffer: joining a list would hold the file twice.
+    The first call asks for everything: a file (or an in-memory buffer) answers
+    with one bytes object of the final size, so the upload is copied once, with
+    no growing buffer and no join. Only a stream that answers short is followed
+    in chunks, which are joined once at the end (the file twice, for an instant).
     """
-    buffer = io.BytesIO()
-    remaining = limit
+    if limit <= 0:
+        return b""
+    first = _as_bytes(stream.read(limit))
+    if len(first) >= limit or not first:
+        return first[:limit]  # a misbehaving stream may return more than asked
+    parts = [first]
+    remaining = limit - len(first)
     while remaining > 0:
-        chunk = stream.read(min(remaining, _CHUNK_SIZE))
+        chunk = _as_bytes(stream.read(min(remaining, _CHUNK_SIZE)))
         if not chunk:
             break
-        chunk = chunk[:remaining]  # a misbehaving stream may return more than asked
-        buffer.write(chunk)
+        chunk = chunk[:remaining]
+        parts.append(chunk)
         remaining -= len(chunk)
-    return buffer.getvalue()
+    return b"".join(parts)
+
+
+def _as_bytes(chunk: bytes | bytearray | None) -> bytes:
+    """What ``read`` returned as bytes (``None``, "no data yet", ends the read like EOF)."""
+    if chunk is None:
+        return b""
+    return chunk if type(chunk) is bytes else bytes(chunk)
 
 
 def _sniff(content: bytes) -> str | None:
@@ -317,17 +348,46 @@ def _eight_bit(image: Image.Image) -> Image.Image:
 def _check_pdf(content: bytes, filename: str) -> None:
     """Refuse a PDF that does not parse strictly, is encrypted or has active content."""
     with _rejected_on_error("corrupt", filename):
-        reader = _open_pdf(content, filename)
+        source = _PdfSource(content)
+        reader = _open_pdf(source, filename)
         if reader.is_encrypted:
             raise UploadRejected("encrypted", filename)
-        found = _first_active_name(reader, _listed_objects(reader, content))
+        found = _first_active_name(reader, source, _listed_objects(reader, content))
     if found is not None:
         rejection = UploadRejected("active_content", filename)
         rejection.add_note(f"PDF name {found}")  # for logs; people see the catalog message
         raise rejection
 
 
-def _open_pdf(content: bytes, filename: str) -> PdfReader:
+class _PdfSource(io.BufferedReader):
+    """The PDF's bytes for pypdf, which can be told to pass over stream data unread.
+
+    pypdf reads the raw data of a stream with one ``read(length)`` right after
+    its dictionary, and copies it (page images: most of a scan). The walk in
+    :func:`_first_active_name` only looks at dictionaries, so while it parses an
+    ordinary object (not an object stream, whose data pypdf needs) it sets
+    ``skip_stream_data``: a read of at least :data:`_SKIPPED_READ` bytes then
+    moves past them, as a real read would, and answers ``b""``. pypdf's checks
+    after the data (the ``endstream`` keyword at the declared end) still run.
+    Token reads are a few bytes, so nothing else is ever skipped.
+    (A BufferedReader also keeps pypdf from calling ``getbuffer()``, which would
+    copy the bytes.)
+    """
+
+    def __init__(self, content: bytes) -> None:
+        super().__init__(io.BytesIO(content))
+        self._size = len(content)
+        self.skip_stream_data = False
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if self.skip_stream_data and size is not None and size >= _SKIPPED_READ:
+            here = self.tell()
+            self.seek(min(here + size, max(here, self._size)))
+            return b""
+        return super().read(size)
+
+
+def _open_pdf(source: _PdfSource, filename: str) -> PdfReader:
     """Parse strictly; what pypdf raises while opening an /Encrypt dictionary means encrypted.
 
     Opening an encrypted file tries the empty password, which fails with these
@@ -336,8 +396,7 @@ def _open_pdf(content: bytes, filename: str) -> PdfReader:
     would be called encrypted rather than corrupt: a refusal either way.)
     """
     try:
-        # A BufferedReader keeps pypdf from calling getbuffer(), which copies the bytes.
-        return PdfReader(io.BufferedReader(io.BytesIO(content)), strict=True)
+        return PdfReader(source, strict=True)
     except (DependencyError, FileNotDecryptedError, NotImplementedError) as error:
         raise UploadRejected("encrypted", filename) from error
 
@@ -361,7 +420,9 @@ def _listed_objects(reader: PdfReader, content: bytes) -> set[tuple[int, int]]:
     return listed
 
 
-def _first_active_name(reader: PdfReader, listed: set[tuple[int, int]]) -> str | None:
+def _first_active_name(
+    reader: PdfReader, source: _PdfSource, listed: set[tuple[int, int]]
+) -> str | None:
     """The first active-content name in the parsed object graph, or None.
 
     Starts from the trailer (hence the catalog, page tree, annotations, name
@@ -369,11 +430,19 @@ def _first_active_name(reader: PdfReader, listed: set[tuple[int, int]]) -> str |
     compressed objects are seen too. Iterative, with a visited set of
     (number, generation), so cycles and deep nesting are safe. A reference to
     an unlisted object is refused (pypdf would search the whole file for it).
-    Stream data is not decoded (except object streams, which pypdf must read).
+    Stream data is neither decoded nor even read, except for object streams
+    (pypdf reads the compressed objects out of them): see :class:`_PdfSource`.
     """
     pending: list[Any] = [reader.trailer]
     pending += [IndirectObject(number, generation, reader) for number, generation in listed]
     visited: set[tuple[int, int]] = set()
+    compressed = reader.xref_objStm
+    object_streams = {number for number, _index in compressed.values()}
+    # Object streams first, with their data, and they stay in pypdf's cache: every
+    # compressed object is read through them, and so may be a stream's /Length
+    # while an ordinary object is parsed with its data skipped.
+    for number in sorted(object_streams):
+        reader.get_object(number)
     while pending:
         item = pending.pop()
         if isinstance(item, IndirectObject):
@@ -383,7 +452,15 @@ def _first_active_name(reader: PdfReader, listed: set[tuple[int, int]]) -> str |
             if key not in listed:
                 raise ValueError(f"reference to {key} which the cross-reference lacks")
             visited.add(key)
-            item = reader.get_object(item)
+            ordinary = key[0] not in object_streams and not (key[1] == 0 and key[0] in compressed)
+            source.skip_stream_data = ordinary
+            try:
+                item = reader.get_object(item)
+            finally:
+                source.skip_stream_data = False
+            if ordinary and isinstance(item, StreamObject):
+                # Its data was skipped: never let pypdf hand this object out again.
+                reader.resolved_objects.pop((key[1], key[0]), None)
         if isinstance(item, DictionaryObject):
             # dict.items: the raw values, so references go through the checks above
             for name, value in dict.items(item):
