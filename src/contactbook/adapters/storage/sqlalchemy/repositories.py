@@ -30,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal,
     or_,
     select,
     true,
@@ -223,8 +224,16 @@ def _has_unique_rule(table: Table) -> bool:
 
 
 @functools.cache
-def _table_facts(table: Table, key: str) -> tuple[ColumnElement[Any], Select[Any], bool]:
-    return table.c[key], _get_statement(table, key), _has_unique_rule(table)
+def _column_keys(table: Table) -> tuple[str, ...]:
+    """The result keys of ``select(table)``, in order."""
+    return tuple(column.key for column in table.columns)
+
+
+@functools.cache
+def _table_facts(
+    table: Table, key: str
+) -> tuple[ColumnElement[Any], Select[Any], bool, tuple[str, ...]]:
+    return table.c[key], _get_statement(table, key), _has_unique_rule(table), _column_keys(table)
 
 
 class _Rows(Generic[E]):
@@ -238,7 +247,7 @@ class _Rows(Generic[E]):
         self.mapper = mapper
         # Eleven of these are made per unit of work: what depends on the table only
         # is worked out once.
-        self.key, self._get, self._guarded_updates = _table_facts(table, key)
+        self.key, self._get, self._guarded_updates, self.column_keys = _table_facts(table, key)
 
     @property
     def connection(self) -> Connection:
@@ -254,7 +263,11 @@ class _Rows(Generic[E]):
         return self.mapper.every(self.connection.execute(statement))
 
     def get(self, key: str) -> E | None:
-        return self.mapper.first(self.connection.execute(self._get, {"key": key}))
+        return self.mapper.first(self.connection.execute(self._get, {"key": key}), self.column_keys)
+
+    def first_of(self, statement: Select[Any], values: Mapping[str, Any]) -> E | None:
+        """The first row of a prebuilt ``select(table)`` as an entity, or None."""
+        return self.mapper.first(self.connection.execute(statement, values), self.column_keys)
 
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
@@ -648,10 +661,8 @@ class SqlGrantRepository:
         )
 
     def active_for(self, account_id: str, inmate_id: str) -> Grant | None:
-        return self._rows.mapper.first(
-            self._rows.connection.execute(
-                _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
-            )
+        return self._rows.first_of(
+            _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
         )
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
@@ -792,14 +803,18 @@ def _stored_files(value: Any) -> tuple[StoredFile, ...]:
 @functools.cache
 def _latest_counting_statement() -> Select[Any]:
     """Built once with bound parameters: no statement construction or cache-key
-    computation per call (about half of SQLAlchemy's cost for a one-row read)."""
+    computation per call (about half of SQLAlchemy's cost for a one-row read).
+
+    The statuses are one bound parameter each (``IN (?, ?)``), not a list expanded
+    at execution: expanding rewrites the compiled SQL text on every call."""
     c = tables.posts.c
+    statuses = sorted(status.value for status in COUNTING_STATUSES)
     return (
         select(tables.posts)
         .where(
             c.author_id == bindparam("author"),
             c.inmate_id == bindparam("inmate"),
-            c.status.in_(sorted(status.value for status in COUNTING_STATUSES)),
+            c.status.in_([literal(status, c.status.type) for status in statuses]),
         )
         .order_by(c.submitted_at.desc(), c.id.desc())
         .limit(1)
@@ -943,10 +958,8 @@ class SqlPostRepository:
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
         """The newest PENDING or APPROVED post of this author to this inmate."""
-        return self._rows.mapper.first(
-            self._rows.connection.execute(
-                _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
-            )
+        return self._rows.first_of(
+            _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
         )
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
