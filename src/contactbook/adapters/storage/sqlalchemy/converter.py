@@ -229,6 +229,10 @@ class RowMapper(Generic[E]):
             data = self._read(data)
         return self._structure_entity(data, self.entity_type)
 
+    def entity(self, keys: tuple[str, ...], values: tuple[Any, ...]) -> E:
+        """One row's values, in the order of ``keys``, as an entity."""
+        return self._structure(dict(zip(keys, values, strict=True)))
+
     def first(self, result: Result[Any], keys: tuple[str, ...] | None = None) -> E | None:
         """The first row of ``result`` as an entity, or None. ``keys``: the result's
         column names when the caller knows them (a prebuilt ``select(table)``), so

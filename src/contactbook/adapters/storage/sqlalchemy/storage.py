@@ -41,6 +41,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from contactbook.adapters.storage.sqlalchemy import schema
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
 from contactbook.adapters.storage.sqlalchemy.errors import DatabaseUnavailable, SchemaNotCurrent
+from contactbook.adapters.storage.sqlalchemy.prepared import runs_on_driver
 from contactbook.adapters.storage.sqlalchemy.repositories import (
     SqlAccountRepository,
     SqlApplicationRepository,
@@ -234,6 +235,8 @@ class SqlAlchemyUnitOfWork:
         self._storage = storage
         self._connection: Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
+        self.runs_on_driver = False
+        """Whether prebuilt statements skip SQLAlchemy's execution layer (``prepared``)."""
 
     # Repositories are built on first use: a use case touches three to six of the
     # eleven, and building them all was a fifth of opening a unit of work.
@@ -300,6 +303,7 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("this unit of work is already open; ask the storage for another")
         self._connection = self._storage.connect()
         self._callbacks = []
+        self.runs_on_driver = runs_on_driver(self._connection)
         return self
 
     def __exit__(
