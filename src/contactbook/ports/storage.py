@@ -402,19 +402,34 @@ class AuditRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: nothing is visible to others until ``commit()``."""
+    """One transaction: nothing is visible to others until ``commit()``.
 
-    accounts: AccountRepository
-    tokens: TokenRepository
-    facilities: FacilityRepository
-    inmates: InmateRepository
-    applications: ApplicationRepository
-    grants: GrantRepository
-    posts: PostRepository
-    notices: NoticeRepository
-    messages: MessageRepository
-    staff: StaffRepository
-    audit: AuditRepository
+    The repositories are read-only members: an adapter may make them as plain
+    attributes or build each on first use (a property, ``functools.cached_property``).
+    """
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def tokens(self) -> TokenRepository: ...
+    @property
+    def facilities(self) -> FacilityRepository: ...
+    @property
+    def inmates(self) -> InmateRepository: ...
+    @property
+    def applications(self) -> ApplicationRepository: ...
+    @property
+    def grants(self) -> GrantRepository: ...
+    @property
+    def posts(self) -> PostRepository: ...
+    @property
+    def notices(self) -> NoticeRepository: ...
+    @property
+    def messages(self) -> MessageRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

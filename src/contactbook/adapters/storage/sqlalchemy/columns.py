@@ -29,6 +29,12 @@ MYSQL_DIALECTS = ("mysql", "mariadb")
 """Dialect names of MySQL-family databases (``mysql+pymysql://`` may be MariaDB)."""
 
 
+_SQLITE_FORMAT = (
+    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+)
+"""The SQLite dialect's default ``DATETIME`` storage format."""
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware ``datetime`` stored as naive UTC; naive values are refused."""
 
@@ -54,6 +60,25 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.astimezone(UTC)
         return value.replace(tzinfo=UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        impl = self.impl_instance.dialect_impl(dialect)
+        if dialect.name != "sqlite" or getattr(impl, "_storage_format", None) != _SQLITE_FORMAT:
+            return super().bind_processor(dialect)
+
+        # SQLite stores the text the dialect would write (ISO 8601 with a space and
+        # microseconds): written in one step instead of this decorator's call followed
+        # by the dialect's own, which formats through a dict of seven fields.
+        def to_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError("naive datetime: contactbook stores aware datetimes only")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return to_text
+
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[Any], datetime | None] | None:
@@ -74,6 +99,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return from_text
 
 
+_encode_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+"""``json.dumps`` with these options, the encoder made once (``dumps`` makes one per call
+when given options)."""
+
+
 class JsonText(TypeDecorator[Any]):
     """JSON (lists, dicts, strings, numbers) in a ``TEXT`` column, keys sorted."""
 
@@ -83,7 +113,16 @@ class JsonText(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return _encode_json(value)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if self.impl_instance.dialect_impl(dialect).bind_processor(dialect):
+            return super().bind_processor(dialect)
+
+        def to_text(value: Any) -> str | None:  # one call per value instead of two
+            return None if value is None else _encode_json(value)
+
+        return to_text
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         if value is None:

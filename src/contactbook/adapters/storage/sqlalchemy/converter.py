@@ -12,6 +12,7 @@ entity, whose own validation runs again.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from types import UnionType
@@ -202,8 +203,22 @@ class RowMapper(Generic[E]):
         self._write = write
         self._read = read
 
+    @functools.cached_property
+    def _unstructure_entity(self) -> Callable[[E], dict[str, Any]]:
+        """The converter's hook for the entity type, looked up once (not per write)."""
+        hook: Callable[[E], dict[str, Any]] = _converter.get_unstructure_hook(self.entity_type)
+        return hook
+
+    @functools.cached_property
+    def _structure_entity(self) -> Callable[[dict[str, Any], type[E]], E]:
+        """The converter's hook for the entity type, looked up once (not per row)."""
+        hook: Callable[[dict[str, Any], type[E]], E] = _converter.get_structure_hook(
+            self.entity_type
+        )
+        return hook
+
     def to_row(self, entity: E) -> dict[str, Any]:
-        data: dict[str, Any] = _converter.unstructure(entity, unstructure_as=self.entity_type)
+        data = self._unstructure_entity(entity)
         return self._write(entity, data) if self._write else data
 
     def from_row(self, row: Mapping[Any, Any]) -> E:
@@ -212,12 +227,20 @@ class RowMapper(Generic[E]):
     def _structure(self, data: dict[str, Any]) -> E:
         if self._read:
             data = self._read(data)
-        return _converter.structure(data, self.entity_type)
+        return self._structure_entity(data, self.entity_type)
 
-    def first(self, result: Result[Any]) -> E | None:
-        """The first row of ``result`` as an entity, or None."""
+    def entity(self, keys: tuple[str, ...], values: tuple[Any, ...]) -> E:
+        """One row's values, in the order of ``keys``, as an entity."""
+        return self._structure(dict(zip(keys, values, strict=True)))
+
+    def first(self, result: Result[Any], keys: tuple[str, ...] | None = None) -> E | None:
+        """The first row of ``result`` as an entity, or None. ``keys``: the result's
+        column names when the caller knows them (a prebuilt ``select(table)``), so
+        they are not gathered from the row again."""
         row = result.first()
-        return None if row is None else self._structure(dict(zip(row._fields, row, strict=True)))
+        if row is None:
+            return None
+        return self._structure(dict(zip(keys or row._fields, row, strict=True)))
 
     def every(self, result: Result[Any]) -> list[E]:
         """Every row of ``result``, with the column names read once, not per row

@@ -30,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal,
     or_,
     select,
     true,
@@ -47,6 +48,7 @@ from contactbook.adapters.storage.sqlalchemy.converter import (
     make_converter,
     username_key,
 )
+from contactbook.adapters.storage.sqlalchemy.prepared import first_row, prepared, row_count
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent
@@ -223,8 +225,16 @@ def _has_unique_rule(table: Table) -> bool:
 
 
 @functools.cache
-def _table_facts(table: Table, key: str) -> tuple[ColumnElement[Any], Select[Any], bool]:
-    return table.c[key], _get_statement(table, key), _has_unique_rule(table)
+def _column_keys(table: Table) -> tuple[str, ...]:
+    """The result keys of ``select(table)``, in order."""
+    return tuple(column.key for column in table.columns)
+
+
+@functools.cache
+def _table_facts(
+    table: Table, key: str
+) -> tuple[ColumnElement[Any], Select[Any], bool, tuple[str, ...]]:
+    return table.c[key], _get_statement(table, key), _has_unique_rule(table), _column_keys(table)
 
 
 class _Rows(Generic[E]):
@@ -238,7 +248,7 @@ class _Rows(Generic[E]):
         self.mapper = mapper
         # Eleven of these are made per unit of work: what depends on the table only
         # is worked out once.
-        self.key, self._get, self._guarded_updates = _table_facts(table, key)
+        self.key, self._get, self._guarded_updates, self.column_keys = _table_facts(table, key)
 
     @property
     def connection(self) -> Connection:
@@ -254,7 +264,38 @@ class _Rows(Generic[E]):
         return self.mapper.every(self.connection.execute(statement))
 
     def get(self, key: str) -> E | None:
-        return self.mapper.first(self.connection.execute(self._get, {"key": key}))
+        return self.first_of(self._get, {"key": key})
+
+    def first_of(self, statement: Select[Any], values: Mapping[str, Any]) -> E | None:
+        """The first row of a prebuilt ``select(table)`` as an entity, or None."""
+        connection = self.connection
+        if self._uow.runs_on_driver:
+            compiled = prepared(statement, connection.dialect, tuple(values))
+            if compiled is not None:
+                row = first_row(connection, compiled, values)
+                return None if row is None else self.mapper.entity(self.column_keys, row)
+        return self.mapper.first(connection.execute(statement, values), self.column_keys)
+
+    def first_row_of(
+        self, statement: Select[Any], values: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The first row of a prebuilt SELECT as plain values, or None."""
+        connection = self.connection
+        if self._uow.runs_on_driver:
+            compiled = prepared(statement, connection.dialect, tuple(values))
+            if compiled is not None:
+                return first_row(connection, compiled, values)
+        row = connection.execute(statement, values).first()
+        return None if row is None else tuple(row)
+
+    def run(self, statement: Executable, values: Mapping[str, Any]) -> int:
+        """Run a prebuilt INSERT or UPDATE with ``values`` bound; its row count."""
+        connection = self.connection
+        if self._uow.runs_on_driver:
+            compiled = prepared(statement, connection.dialect, tuple(values))
+            if compiled is not None:
+                return row_count(connection, compiled, values)
+        return int(connection.execute(statement, values).rowcount)
 
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
@@ -284,7 +325,9 @@ class _Rows(Generic[E]):
 
     def _write_plain(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
         try:
-            return self.connection.execute(statement, values).rowcount
+            if values is None:  # a statement built for this call, its values in it
+                return self.connection.execute(statement).rowcount
+            return self.run(statement, values)
         except DBAPIError as error:
             if is_lost_race(error):
                 raise Conflict("stale_version") from error
@@ -303,10 +346,10 @@ class _Rows(Generic[E]):
         # usable, with no SAVEPOINT and RELEASE around every insert. The statement is
         # built once; the values are bound, not baked into it.
         try:
-            result = connection.execute(statement, values)
-            inserted = (
-                result.first() is not None if dialect == "postgresql" else result.rowcount == 1
-            )
+            if dialect == "postgresql":
+                inserted = connection.execute(statement, values).first() is not None
+            else:
+                inserted = self.run(statement, values) == 1
         except DBAPIError as error:
             if is_lost_race(error):
                 raise Conflict("stale_version") from error
@@ -648,10 +691,8 @@ class SqlGrantRepository:
         )
 
     def active_for(self, account_id: str, inmate_id: str) -> Grant | None:
-        return self._rows.mapper.first(
-            self._rows.connection.execute(
-                _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
-            )
+        return self._rows.first_of(
+            _active_grant_statement(), {"account": account_id, "inmate": inmate_id}
         )
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
@@ -792,14 +833,18 @@ def _stored_files(value: Any) -> tuple[StoredFile, ...]:
 @functools.cache
 def _latest_counting_statement() -> Select[Any]:
     """Built once with bound parameters: no statement construction or cache-key
-    computation per call (about half of SQLAlchemy's cost for a one-row read)."""
+    computation per call (about half of SQLAlchemy's cost for a one-row read).
+
+    The statuses are one bound parameter each (``IN (?, ?)``), not a list expanded
+    at execution: expanding rewrites the compiled SQL text on every call."""
     c = tables.posts.c
+    statuses = sorted(status.value for status in COUNTING_STATUSES)
     return (
         select(tables.posts)
         .where(
             c.author_id == bindparam("author"),
             c.inmate_id == bindparam("inmate"),
-            c.status.in_(sorted(status.value for status in COUNTING_STATUSES)),
+            c.status.in_([literal(status, c.status.type) for status in statuses]),
         )
         .order_by(c.submitted_at.desc(), c.id.desc())
         .limit(1)
@@ -943,10 +988,8 @@ class SqlPostRepository:
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
         """The newest PENDING or APPROVED post of this author to this inmate."""
-        return self._rows.mapper.first(
-            self._rows.connection.execute(
-                _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
-            )
+        return self._rows.first_of(
+            _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
         )
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
@@ -1434,9 +1477,7 @@ class SqlAuditRepository:
         self._locked = None
         self._rows.add(event)
         if event.seq > head_seq:
-            self._rows.connection.execute(
-                _move_head_statement(), {"new_seq": event.seq, "new_hash": event.hash}
-            )
+            self._rows.run(_move_head_statement(), {"new_seq": event.seq, "new_hash": event.hash})
 
     def last(self) -> AuditEvent | None:
         """The newest event, the head locked until this unit of work ends (see above).
@@ -1483,7 +1524,7 @@ class SqlAuditRepository:
 
     def _read_head_row(self) -> tuple[int, str] | None:
         try:
-            row = self._rows.connection.execute(self._read_head).first()
+            row = self._rows.first_row_of(self._read_head, {})
         except DBAPIError as error:
             if is_lost_race(error):  # a deadlock through another row, given up on us
                 raise Conflict("stale_version") from error

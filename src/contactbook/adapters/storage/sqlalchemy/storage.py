@@ -24,6 +24,7 @@ extra round trip per transaction.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from contactbook.adapters.storage.sqlalchemy import schema
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
 from contactbook.adapters.storage.sqlalchemy.errors import DatabaseUnavailable, SchemaNotCurrent
+from contactbook.adapters.storage.sqlalchemy.prepared import runs_on_driver
 from contactbook.adapters.storage.sqlalchemy.repositories import (
     SqlAccountRepository,
     SqlApplicationRepository,
@@ -229,34 +231,63 @@ class SqlAlchemyUnitOfWork:
     its ``with`` block, as the port requires.
     """
 
-    accounts: AccountRepository
-    tokens: TokenRepository
-    facilities: FacilityRepository
-    inmates: InmateRepository
-    applications: ApplicationRepository
-    grants: GrantRepository
-    posts: PostRepository
-    notices: NoticeRepository
-    messages: MessageRepository
-    staff: StaffRepository
-    audit: AuditRepository
-
     def __init__(self, storage: SqlAlchemyStorage) -> None:
         self._storage = storage
         self._connection: Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
-        self.accounts = SqlAccountRepository(self)
-        self.tokens = SqlTokenRepository(self)
-        self.facilities = SqlFacilityRepository(self)
-        self.inmates = SqlInmateRepository(self)
-        self.applications = SqlApplicationRepository(self)
-        self.grants = SqlGrantRepository(self)
-        self.posts = SqlPostRepository(self)
-        self.notices = SqlNoticeRepository(self)
-        row_locking = storage.engine.dialect.name in _ROW_LOCKING_DIALECTS
-        self.messages = SqlMessageRepository(self, skip_locked=row_locking)
-        self.staff = SqlStaffRepository(self)
-        self.audit = SqlAuditRepository(self, lock_head=row_locking)
+        self.runs_on_driver = False
+        """Whether prebuilt statements skip SQLAlchemy's execution layer (``prepared``)."""
+
+    # Repositories are built on first use: a use case touches three to six of the
+    # eleven, and building them all was a fifth of opening a unit of work.
+
+    @functools.cached_property
+    def accounts(self) -> AccountRepository:
+        return SqlAccountRepository(self)
+
+    @functools.cached_property
+    def tokens(self) -> TokenRepository:
+        return SqlTokenRepository(self)
+
+    @functools.cached_property
+    def facilities(self) -> FacilityRepository:
+        return SqlFacilityRepository(self)
+
+    @functools.cached_property
+    def inmates(self) -> InmateRepository:
+        return SqlInmateRepository(self)
+
+    @functools.cached_property
+    def applications(self) -> ApplicationRepository:
+        return SqlApplicationRepository(self)
+
+    @functools.cached_property
+    def grants(self) -> GrantRepository:
+        return SqlGrantRepository(self)
+
+    @functools.cached_property
+    def posts(self) -> PostRepository:
+        return SqlPostRepository(self)
+
+    @functools.cached_property
+    def notices(self) -> NoticeRepository:
+        return SqlNoticeRepository(self)
+
+    @functools.cached_property
+    def messages(self) -> MessageRepository:
+        return SqlMessageRepository(self, skip_locked=self._row_locking)
+
+    @functools.cached_property
+    def staff(self) -> StaffRepository:
+        return SqlStaffRepository(self)
+
+    @functools.cached_property
+    def audit(self) -> AuditRepository:
+        return SqlAuditRepository(self, lock_head=self._row_locking)
+
+    @property
+    def _row_locking(self) -> bool:
+        return self._storage.engine.dialect.name in _ROW_LOCKING_DIALECTS
 
     @property
     def connection(self) -> Connection:
@@ -272,6 +303,7 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("this unit of work is already open; ask the storage for another")
         self._connection = self._storage.connect()
         self._callbacks = []
+        self.runs_on_driver = runs_on_driver(self._connection)
         return self
 
     def __exit__(

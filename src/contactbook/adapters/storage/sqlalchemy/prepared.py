@@ -1,0 +1,162 @@
+"""Prebuilt statements run on a SQLite unit of work's DBAPI connection.
+
+SQLAlchemy's work around each execution (the compiled-cache lookup, an execution
+context, parameter and result objects) costs 20–40 µs per statement: as much as
+SQLite itself needs for a keyed read, an insert or a compare-and-set update, and
+more than half of what a short write transaction spends outside SQLite. The unit
+of work's hottest statements are built once (``functools.cache`` in
+:mod:`~contactbook.adapters.storage.sqlalchemy.repositories`), so they are also
+*compiled* once here, per dialect and set of given values, with SQLAlchemy's own
+compiler and the column types' own bind and result processors; each execution is
+then the processors and one ``cursor.execute`` on the connection SQLAlchemy
+manages (its documented DBAPI connection), inside the transaction SQLAlchemy
+began.
+
+Only where nothing else is lost: SQLite (no disconnects to detect, no server
+round trips to hide behind), and only while the engine has no cursor-execute or
+error event listeners and does not log SQL (``echo``): tracing, SQL logging and
+``handle_error`` hooks see every statement exactly as before. Driver errors are
+raised as SQLAlchemy's exception classes (``IntegrityError`` …), wrapped the way
+SQLAlchemy wraps them, parameters hidden as the engine says.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Select
+
+__all__ = ["Prepared", "first_row", "prepared", "row_count", "runs_on_driver"]
+
+_Processor = Callable[[Any], Any] | None
+
+
+class Prepared:
+    """One statement compiled for one dialect: its SQL text, each positional
+    parameter's name, processor and built-in value, and the result columns'
+    processors (``None`` for statements that return no rows)."""
+
+    __slots__ = ("binds", "results", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        binds: tuple[tuple[str, _Processor, Any, bool], ...],
+        results: tuple[_Processor, ...] | None,
+    ) -> None:
+        self.sql = sql
+        self.binds = binds
+        self.results = results
+
+    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for name, process, default, required in self.binds:
+            if name in values:
+                value = values[name]
+            elif required:
+                raise ArgumentError(f"a value is required for bind parameter {name!r}")
+            else:
+                value = default
+            arguments.append(value if process is None or value is None else process(value))
+        return arguments
+
+
+def runs_on_driver(connection: Connection) -> bool:
+    """Whether prebuilt statements may skip SQLAlchemy's execution layer on
+    ``connection`` (see the module docstring)."""
+    dialect = connection.dialect
+    return (
+        dialect.name == "sqlite"
+        and not connection.dispatch.before_cursor_execute
+        and not connection.dispatch.after_cursor_execute
+        and not dialect.dispatch.handle_error
+        and not connection.engine.logger.isEnabledFor(logging.INFO)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def prepared(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> Prepared | None:
+    """``statement`` compiled for ``dialect`` and the given value names, or None when it
+    needs SQLAlchemy at execution (parameters expanded or rendered per call, column
+    defaults computed in Python)."""
+    if not isinstance(statement, ClauseElement):
+        return None
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+    positions = getattr(compiled, "positiontup", None)
+    if (
+        not isinstance(compiled, SQLCompiler)
+        or not compiled.positional
+        or positions is None
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        or compiled.insert_prefetch  # column defaults computed in Python at execution
+        or compiled.update_prefetch
+    ):
+        return None
+    binds = []
+    for name in positions:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((bind.key, process, bind.value, bool(bind.required)))
+    results: tuple[_Processor, ...] | None = None
+    if isinstance(statement, Select):
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+    return Prepared(compiled.string, tuple(binds), results)
+
+
+def _run(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> Any:
+    if not connection.in_transaction():
+        connection.begin()  # the dialect's begin step: BEGIN IMMEDIATE (see storage.py)
+    arguments = statement.parameters(values)
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        return driver.execute(statement.sql, arguments)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            statement.sql,
+            arguments,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,
+            dialect=dialect,
+            ismulti=False,
+        ) from error
+
+
+def first_row(
+    connection: Connection, statement: Prepared, values: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row of a prepared SELECT, its values processed as SQLAlchemy would."""
+    cursor = _run(connection, statement, values)
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    assert statement.results is not None
+    return tuple(
+        value if process is None else process(value)
+        for process, value in zip(statement.results, row, strict=True)
+    )
+
+
+def row_count(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> int:
+    """Run a prepared INSERT or UPDATE; the number of rows it matched."""
+    cursor = _run(connection, statement, values)
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()

@@ -1,0 +1,121 @@
+"""SQLite runs the unit of work's prebuilt statements on the DBAPI connection
+(``adapters/storage/sqlalchemy/prepared.py``). What it writes and reads is what
+SQLAlchemy's execution would write and read, driver errors arrive as SQLAlchemy's
+exception classes, and nothing is hidden from an engine that is traced or logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+
+from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage, tables
+from contactbook.adapters.storage.sqlalchemy.converter import POSTS
+from contactbook.adapters.storage.sqlalchemy.prepared import prepared, row_count
+from contactbook.adapters.storage.sqlalchemy.repositories import _insert_statement
+from contactbook.domain.post import PostStatus
+from contactbook.errors import Conflict
+from contactbook.testing.storage_contract import STAFF, at, make_post, seed_world
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[SqlAlchemyStorage]:
+    storage = SqlAlchemyStorage.from_url(f"sqlite:///{tmp_path / 'book.db'}", migrate=True)
+    seed_world(storage)
+    yield storage
+    storage.close()
+
+
+def _publish_and_approve(storage: SqlAlchemyStorage) -> None:
+    post = make_post()
+    with storage.unit_of_work() as uow:
+        uow.posts.add(post)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        stored = uow.posts.get(post.id)
+        assert stored == post
+        uow.posts.replace(stored, stored.approve(by=STAFF, at=at(1), version=stored.version))
+        uow.commit()
+
+
+def test_prebuilt_statements_skip_sqlalchemys_execution_on_plain_sqlite(
+    storage: SqlAlchemyStorage,
+) -> None:
+    with storage.unit_of_work() as uow:
+        assert uow.runs_on_driver
+
+
+def test_what_the_driver_path_writes_reads_back_through_sqlalchemy(
+    storage: SqlAlchemyStorage,
+) -> None:
+    _publish_and_approve(storage)
+    with storage.engine.connect() as connection:
+        row = connection.execute(select(tables.posts).where(tables.posts.c.id == "post-1")).one()
+    approved = POSTS.from_row(row._mapping)
+    assert approved.status is PostStatus.APPROVED
+    assert approved.decided_at == at(1)
+    assert approved.reviewer_id == STAFF
+    assert approved.version == make_post().version + 1
+    assert approved == attrs.evolve(
+        make_post(),
+        status=PostStatus.APPROVED,
+        decided_at=at(1),
+        reviewer_id=STAFF,
+        version=make_post().version + 1,
+    )
+
+
+def test_a_traced_engine_sees_every_statement(storage: SqlAlchemyStorage) -> None:
+    seen: list[str] = []
+
+    def trace(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(storage.engine, "before_cursor_execute", trace)
+    try:
+        with storage.unit_of_work() as uow:
+            assert not uow.runs_on_driver
+        _publish_and_approve(storage)
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", trace)
+    assert seen.count("INSERT") == 1
+    assert seen.count("UPDATE") == 1
+    assert seen.count("SELECT") >= 1
+
+
+def test_an_engine_logging_sql_keeps_sqlalchemys_execution(storage: SqlAlchemyStorage) -> None:
+    logger = logging.getLogger(storage.engine.logger.name)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with storage.unit_of_work() as uow:
+            assert not uow.runs_on_driver
+    finally:
+        logger.setLevel(level)
+
+
+def test_driver_errors_are_sqlalchemys_exceptions(storage: SqlAlchemyStorage) -> None:
+    orphan = attrs.evolve(make_post("post-orphan"), author_id="nobody")  # foreign key
+    with storage.unit_of_work() as uow:
+        assert uow.runs_on_driver
+        connection = uow.connection
+        statement = _insert_statement(tables.posts, "sqlite")
+        values = POSTS.to_row(orphan)
+        compiled = prepared(statement, connection.dialect, tuple(values))
+        assert compiled is not None
+        with pytest.raises(IntegrityError) as raised:
+            row_count(connection, compiled, values)
+        assert "nobody" not in str(raised.value)  # parameters hidden, as the engine says
+
+
+def test_a_duplicate_on_the_driver_path_is_a_conflict(storage: SqlAlchemyStorage) -> None:
+    _publish_and_approve(storage)
+    with storage.unit_of_work() as uow, pytest.raises(Conflict) as raised:
+        uow.posts.add(make_post())
+    assert raised.value.code == "duplicate"
