@@ -119,3 +119,104 @@ def test_a_duplicate_on_the_driver_path_is_a_conflict(storage: SqlAlchemyStorage
     with storage.unit_of_work() as uow, pytest.raises(Conflict) as raised:
         uow.posts.add(make_post())
     assert raised.value.code == "duplicate"
+
+
+def _list_pages(storage: SqlAlchemyStorage) -> list[object]:
+    """Every read model and entity list a page is made of, as one unit of work reads them."""
+    from contactbook.testing.storage_contract import (
+        ACCOUNT,
+        FACILITY,
+        INMATE,
+        OTHER_FACILITY,
+        make_notice,
+    )
+
+    with storage.unit_of_work() as uow:
+        everywhere = frozenset({FACILITY, OTHER_FACILITY})
+        return [
+            uow.posts.queue_rows(
+                facility_codes=everywhere,
+                status=PostStatus.PENDING,
+                submitted_from=at(-1),
+                submitted_to=at(10),
+                after=(at(0), "post-0"),
+                limit=50,
+            ),
+            uow.posts.queue_rows(
+                facility_codes=None,
+                status=None,
+                submitted_from=None,
+                submitted_to=None,
+                after=None,
+                limit=50,
+            ),
+            uow.posts.author_rows(ACCOUNT, status=None, after=None, limit=50),
+            uow.posts.author_rows(
+                ACCOUNT, status=PostStatus.PENDING, after=(at(9), "post-9"), limit=50
+            ),
+            uow.notices.family_cards(
+                facility_codes=frozenset({FACILITY}),
+                inmate_ids=frozenset({INMATE}),
+                month=None,
+                after=None,
+                limit=50,
+            ),
+            uow.notices.list_for_family(
+                facility_codes=frozenset({FACILITY}),
+                inmate_ids=frozenset({INMATE}),
+                month="2024-03",
+                after=None,
+                limit=50,
+            ),
+            uow.grants.active_for_account(ACCOUNT),
+            uow.notices.get(make_notice().id),
+        ]
+
+
+def test_list_pages_read_the_same_on_the_driver_path_and_through_sqlalchemy(
+    storage: SqlAlchemyStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contactbook.testing.storage_contract import make_notice, make_stored_file, seed
+
+    seed(
+        storage,
+        *(
+            make_post(
+                f"post-{n}",
+                submitted_at=at(n),
+                flagged_keywords=("越獄",) if n % 3 == 0 else (),
+                attachments=(make_stored_file(f"file-{n}"),) if n % 2 else (),
+            )
+            for n in range(1, 8)
+        ),
+        make_notice(),
+        make_notice("notice-2", published_at=at(5), attachments=()),
+    )
+    from contactbook.adapters.storage.sqlalchemy import repositories
+
+    driver_reads: list[str] = []
+    for name in ("all_rows", "first_row"):
+        original = getattr(repositories, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:
+            driver_reads.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(repositories, name, counted)
+    on_the_driver = _list_pages(storage)
+    assert all(on_the_driver), "every page has rows"
+    # Each of the eight reads ran on the driver (none fell back to SQLAlchemy).
+    assert sorted(driver_reads) == ["all_rows"] * 7 + ["first_row"]
+    monkeypatch.undo()
+
+    def trace(*_: Any) -> None:
+        pass  # a listener: the unit of work now runs everything through SQLAlchemy
+
+    event.listen(storage.engine, "before_cursor_execute", trace)
+    try:
+        with storage.unit_of_work() as uow:
+            assert not uow.runs_on_driver
+        through_sqlalchemy = _list_pages(storage)
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", trace)
+    assert on_the_driver == through_sqlalchemy

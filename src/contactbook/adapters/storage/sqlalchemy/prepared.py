@@ -33,7 +33,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Select
 
-__all__ = ["Prepared", "first_row", "prepared", "row_count", "runs_on_driver"]
+__all__ = ["Prepared", "all_rows", "first_row", "prepared", "row_count", "runs_on_driver"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -151,6 +151,29 @@ def first_row(
         value if process is None else process(value)
         for process, value in zip(statement.results, row, strict=True)
     )
+
+
+def all_rows(
+    connection: Connection, statement: Prepared, values: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row of a prepared SELECT (a list page), processed as SQLAlchemy would."""
+    cursor = _run(connection, statement, values)
+    try:
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    finally:
+        cursor.close()
+    assert statement.results is not None
+    processors = [(index, process) for index, process in enumerate(statement.results) if process]
+    if not processors:
+        return rows
+    processed = []
+    for row in rows:
+        values_of_row = list(row)
+        for index, process in processors:
+            if values_of_row[index] is not None:
+                values_of_row[index] = process(values_of_row[index])
+        processed.append(tuple(values_of_row))
+    return processed
 
 
 def row_count(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> int:

@@ -48,7 +48,12 @@ from contactbook.adapters.storage.sqlalchemy.converter import (
     make_converter,
     username_key,
 )
-from contactbook.adapters.storage.sqlalchemy.prepared import first_row, prepared, row_count
+from contactbook.adapters.storage.sqlalchemy.prepared import (
+    all_rows,
+    first_row,
+    prepared,
+    row_count,
+)
 from contactbook.domain.account import FamilyMember, OneTimeToken
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent
@@ -287,6 +292,27 @@ class _Rows(Generic[E]):
                 return first_row(connection, compiled, values)
         row = connection.execute(statement, values).first()
         return None if row is None else tuple(row)
+
+    def rows_of(self, statement: Select[Any], values: Mapping[str, Any]) -> Sequence[Any]:
+        """Every row of a prebuilt SELECT as plain values (a list page's read model)."""
+        connection = self.connection
+        if self._uow.runs_on_driver:
+            compiled = prepared(statement, connection.dialect, tuple(values))
+            if compiled is not None:
+                return all_rows(connection, compiled, values)
+        return connection.execute(statement, values).all()
+
+    def every_of(self, statement: Select[Any], values: Mapping[str, Any]) -> list[E]:
+        """Every row of a prebuilt ``select(table)`` as entities."""
+        connection = self.connection
+        if self._uow.runs_on_driver:
+            compiled = prepared(statement, connection.dialect, tuple(values))
+            if compiled is not None:
+                keys = self.column_keys
+                return [
+                    self.mapper.entity(keys, row) for row in all_rows(connection, compiled, values)
+                ]
+        return self.mapper.every(connection.execute(statement, values))
 
     def run(self, statement: Executable, values: Mapping[str, Any]) -> int:
         """Run a prebuilt INSERT or UPDATE with ``values`` bound; its row count."""
@@ -696,8 +722,7 @@ class SqlGrantRepository:
         )
 
     def active_for_account(self, account_id: str) -> Sequence[Grant]:
-        rows = self._rows.connection.execute(_grants_of_account(), {"account": account_id})
-        return self._rows.mapper.every(rows)
+        return self._rows.every_of(_grants_of_account(), {"account": account_id})
 
     def active_for_inmate(self, inmate_id: str) -> Sequence[Grant]:
         return self._active(tables.grants.c.inmate_id == inmate_id)
@@ -743,10 +768,10 @@ def post_queue_statement(
 
 @functools.cache
 def _queue_rows_statement(
-    facilities: bool, status: bool, since: bool, until: bool, after: bool
+    facilities: int | None, status: bool, since: bool, until: bool, after: bool
 ) -> Select[Any]:
-    """The queue's list rows in one joined statement, built once per shape; the values
-    are bound by name (``codes`` expanding), so its cache key is computed once."""
+    """The queue's list rows in one joined statement, built once per shape (how many
+    facilities, which filters) with its values bound by name, so it is compiled once."""
     p, f, i = tables.posts.c, tables.facilities.c, tables.inmates.c
     statement = select(
         p.id,
@@ -766,8 +791,8 @@ def _queue_rows_statement(
             tables.inmates, i.id == p.inmate_id
         )
     )
-    if facilities:
-        statement = statement.where(p.facility_code.in_(bindparam("codes", expanding=True)))
+    if facilities is not None:
+        statement = statement.where(_among_bound(p.facility_code, "facility", facilities))
     if status:
         statement = statement.where(p.status == bindparam("status"))
     if since:
@@ -910,7 +935,7 @@ class SqlPostRepository:
                 delivered_at=row[15],
                 revision_of=row[16],
             )
-            for row in self._rows.connection.execute(statement, values).all()
+            for row in self._rows.rows_of(statement, values)
         ]
 
     def queue(
@@ -950,7 +975,7 @@ class SqlPostRepository:
             return []
         submitted_from = _one_lower_bound(submitted_from, after)
         statement = _queue_rows_statement(
-            facility_codes is not None,
+            None if facility_codes is None else len(facility_codes),
             status is not None,
             submitted_from is not None,
             submitted_to is not None,
@@ -958,7 +983,7 @@ class SqlPostRepository:
         )
         values: dict[str, Any] = {"limit": limit}
         if facility_codes is not None:
-            values["codes"] = sorted(facility_codes)
+            values.update(_numbered_values("facility", facility_codes))
         if status is not None:
             values["status"] = status.value
         if submitted_from is not None:
@@ -967,7 +992,7 @@ class SqlPostRepository:
             values["until"] = submitted_to
         if after is not None:
             values["after_at"], values["after_id"] = after
-        rows = self._rows.connection.execute(statement, values).all()
+        rows = self._rows.rows_of(statement, values)
         return [
             QueueRow(
                 row[0],
@@ -1209,7 +1234,7 @@ class SqlNoticeRepository:
         """Live notices to everyone, to those facilities or to those inmates, newest first;
         ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
         statement, values = _family_notices(facility_codes, inmate_ids, month, after, limit)
-        return self._rows.mapper.every(self._rows.connection.execute(statement, values))
+        return self._rows.every_of(statement, values)
 
     def family_cards(
         self,
@@ -1225,7 +1250,7 @@ class SqlNoticeRepository:
         )
         return [
             NoticeCardRow(row[0], row[1], row[2], row[3], row[4], row[5], _stored_files(row[6]))
-            for row in self._rows.connection.execute(statement, values).all()
+            for row in self._rows.rows_of(statement, values)
         ]
 
     def months_for_family(
