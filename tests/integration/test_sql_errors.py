@@ -187,3 +187,24 @@ def test_a_connection_used_moments_ago_is_not_pinged(
         assert _backend_pid(storage) != first
     finally:
         storage.close()
+
+
+def test_a_connection_dropped_under_a_driver_path_read_is_thrown_away(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prebuilt read runs on the psycopg connection itself; when the server dropped
+    it, the error is SQLAlchemy's and the connection is invalidated, as SQLAlchemy's
+    own execution would do, so the next unit of work gets a live one."""
+    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 3600.0)
+    storage = SqlAlchemyStorage(postgres_url)
+    try:
+        first = _backend_pid(storage)
+        _terminate(postgres_url, first)
+        with storage.unit_of_work() as uow:
+            assert uow.runs_on_driver
+            with pytest.raises(DBAPIError) as raised:
+                uow.accounts.get("acc-nobody")
+            assert raised.value.connection_invalidated
+        assert _backend_pid(storage) != first
+    finally:
+        storage.close()

@@ -6,7 +6,7 @@ exception classes, and nothing is hidden from an engine that is traced or logged
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,9 +173,21 @@ def _list_pages(storage: SqlAlchemyStorage) -> list[object]:
         ]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def driver_storage(
+    request: pytest.FixtureRequest, make_database_url: Callable[[str], str]
+) -> Iterator[SqlAlchemyStorage]:
+    """A seeded storage on each backend whose prebuilt statements run on the driver."""
+    storage = SqlAlchemyStorage.from_url(make_database_url(request.param), migrate=True)
+    seed_world(storage)
+    yield storage
+    storage.close()
+
+
 def test_list_pages_read_the_same_on_the_driver_path_and_through_sqlalchemy(
-    storage: SqlAlchemyStorage, monkeypatch: pytest.MonkeyPatch
+    driver_storage: SqlAlchemyStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    storage = driver_storage
     from contactbook.testing.storage_contract import make_notice, make_stored_file, seed
 
     seed(

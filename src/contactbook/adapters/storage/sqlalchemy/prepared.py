@@ -1,23 +1,23 @@
-"""Prebuilt statements run on a SQLite unit of work's DBAPI connection.
+"""Prebuilt statements run on a unit of work's DBAPI connection (SQLite, psycopg).
 
 SQLAlchemy's work around each execution (the compiled-cache lookup, an execution
-context, parameter and result objects) costs 20–40 µs per statement: as much as
+context, parameter and result objects) costs 20–60 µs per statement: as much as
 SQLite itself needs for a keyed read, an insert or a compare-and-set update, and
-more than half of what a short write transaction spends outside SQLite. The unit
-of work's hottest statements are built once (``functools.cache`` in
+most of the client's CPU in a short list page on PostgreSQL. The unit of work's
+hottest statements are built once (``functools.cache`` in
 :mod:`~contactbook.adapters.storage.sqlalchemy.repositories`), so they are also
 *compiled* once here, per dialect and set of given values, with SQLAlchemy's own
 compiler and the column types' own bind and result processors; each execution is
-then the processors and one ``cursor.execute`` on the connection SQLAlchemy
-manages (its documented DBAPI connection), inside the transaction SQLAlchemy
-began.
+then the processors and one ``execute`` on the connection SQLAlchemy manages (its
+documented DBAPI connection), inside the transaction SQLAlchemy began.
 
-Only where nothing else is lost: SQLite (no disconnects to detect, no server
-round trips to hide behind), and only while the engine has no cursor-execute or
-error event listeners and does not log SQL (``echo``): tracing, SQL logging and
-``handle_error`` hooks see every statement exactly as before. Driver errors are
-raised as SQLAlchemy's exception classes (``IntegrityError`` …), wrapped the way
-SQLAlchemy wraps them, parameters hidden as the engine says.
+Only where nothing else is lost: SQLite and PostgreSQL through psycopg, and only
+while the engine has no cursor-execute or error event listeners and does not log
+SQL (``echo``): tracing, SQL logging and ``handle_error`` hooks see every
+statement exactly as before. Driver errors are raised as SQLAlchemy's exception
+classes (``IntegrityError`` …), wrapped the way SQLAlchemy wraps them, parameters
+hidden as the engine says; a lost server connection is invalidated as SQLAlchemy
+would, so the pool never hands it out again.
 """
 
 from __future__ import annotations
@@ -39,25 +39,29 @@ _Processor = Callable[[Any], Any] | None
 
 
 class Prepared:
-    """One statement compiled for one dialect: its SQL text, each positional
-    parameter's name, processor and built-in value, and the result columns'
-    processors (``None`` for statements that return no rows)."""
+    """One statement compiled for one dialect: its SQL text, each parameter's value
+    name, processor, built-in value and place (its position, or its name in the SQL
+    for a named paramstyle such as psycopg's), and the result columns' processors
+    (``None`` for statements that return no rows)."""
 
-    __slots__ = ("binds", "results", "sql")
+    __slots__ = ("binds", "named", "results", "sql")
 
     def __init__(
         self,
         sql: str,
-        binds: tuple[tuple[str, _Processor, Any, bool], ...],
+        binds: tuple[tuple[str, _Processor, Any, bool, str], ...],
         results: tuple[_Processor, ...] | None,
+        *,
+        named: bool = False,
     ) -> None:
         self.sql = sql
         self.binds = binds
         self.results = results
+        self.named = named
 
-    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
+    def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         arguments = []
-        for name, process, default, required in self.binds:
+        for name, process, default, required, _place in self.binds:
             if name in values:
                 value = values[name]
             elif required:
@@ -65,6 +69,8 @@ class Prepared:
             else:
                 value = default
             arguments.append(value if process is None or value is None else process(value))
+        if self.named:
+            return {bind[4]: value for bind, value in zip(self.binds, arguments, strict=True)}
         return arguments
 
 
@@ -73,7 +79,7 @@ def runs_on_driver(connection: Connection) -> bool:
     ``connection`` (see the module docstring)."""
     dialect = connection.dialect
     return (
-        dialect.name == "sqlite"
+        (dialect.name == "sqlite" or (dialect.name, dialect.driver) == ("postgresql", "psycopg"))
         and not connection.dispatch.before_cursor_execute
         and not connection.dispatch.after_cursor_execute
         and not dialect.dispatch.handle_error
@@ -89,11 +95,13 @@ def prepared(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if not isinstance(statement, ClauseElement):
         return None
     compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
-    positions = getattr(compiled, "positiontup", None)
+    if not isinstance(compiled, SQLCompiler):
+        return None
+    named = not compiled.positional  # psycopg: %(name)s
+    places = list(compiled.binds) if named else getattr(compiled, "positiontup", None)
     if (
-        not isinstance(compiled, SQLCompiler)
-        or not compiled.positional
-        or positions is None
+        places is None
+        or (named and compiled.escaped_bind_names)
         or compiled.post_compile_params
         or compiled.literal_execute_params
         or compiled.insert_prefetch  # column defaults computed in Python at execution
@@ -101,17 +109,17 @@ def prepared(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     ):
         return None
     binds = []
-    for name in positions:
-        bind = compiled.binds[name]
+    for place in places:
+        bind = compiled.binds[place]
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((bind.key, process, bind.value, bool(bind.required)))
+        binds.append((bind.key, process, bind.value, bool(bind.required), place))
     results: tuple[_Processor, ...] | None = None
     if isinstance(statement, Select):
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
         )
-    return Prepared(compiled.string, tuple(binds), results)
+    return Prepared(compiled.string, tuple(binds), results, named=named)
 
 
 def _run(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> Any:
@@ -124,12 +132,18 @@ def _run(connection: Connection, statement: Prepared, values: Mapping[str, Any])
     try:
         return driver.execute(statement.sql, arguments)
     except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy's own execution does: a lost server connection is thrown away
+        # (and the pool told), never handed to the next unit of work.
+        invalidated = dialect.is_disconnect(error, driver, None)
+        if invalidated:
+            connection.invalidate(error)
         raise DBAPIError.instance(
             statement.sql,
             arguments,
             error,
             dialect.loaded_dbapi.Error,
             hide_parameters=connection.engine.hide_parameters,
+            connection_invalidated=invalidated,
             dialect=dialect,
             ismulti=False,
         ) from error
