@@ -512,17 +512,16 @@ class MemoryPostRepository:
     ) -> Sequence[AuthorRow]:
         rows = []
         for post in self.list_by_author(author_id, status=status, after=after, limit=limit):
-            inmate = self._uow.inmates.get(post.inmate_id)
-            facility = self._uow.facilities.get(post.facility_code)
+            call_number, inmate_name, facility_name = self._names(post)
             rows.append(
                 AuthorRow(
                     id=post.id,
                     version=post.version,
                     inmate_id=post.inmate_id,
-                    call_number=inmate.call_number.value if inmate else "",
-                    inmate_name=inmate.name if inmate else "",
+                    call_number=call_number,
+                    inmate_name=inmate_name,
                     facility_code=post.facility_code,
-                    facility_name=facility.name if facility else post.facility_code,
+                    facility_name=facility_name,
                     title=post.title,
                     body=post.body,
                     status=post.status,
@@ -557,16 +556,15 @@ class MemoryPostRepository:
         )
         rows = []
         for post in posts:
-            inmate = self._uow.inmates.get(post.inmate_id)
-            facility = self._uow.facilities.get(post.facility_code)
+            call_number, inmate_name, facility_name = self._names(post)
             rows.append(
                 QueueRow(
                     post.id,
                     post.version,
                     post.facility_code,
-                    facility.name if facility else post.facility_code,
-                    inmate.call_number.value if inmate else "",
-                    inmate.name if inmate else "",
+                    facility_name,
+                    call_number,
+                    inmate_name,
                     post.title,
                     post.body,
                     post.submitted_at,
@@ -576,6 +574,17 @@ class MemoryPostRepository:
                 )
             )
         return rows
+
+    def _names(self, post: FamilyPost) -> tuple[str, str, str]:
+        """The call number and name of the post's inmate and its facility's name, as
+        the SQL read models join them."""
+        inmate = self._uow.inmates.get(post.inmate_id)
+        facility = self._uow.facilities.get(post.facility_code)
+        return (
+            inmate.call_number.value if inmate else "",
+            inmate.name if inmate else "",
+            facility.name if facility else post.facility_code,
+        )
 
     def queue(
         self,
