@@ -40,7 +40,6 @@ from .security import (
     SecurityHeadersMiddleware,
     SessionMiddleware,
 )
-from .totp import TotpStore
 
 __all__ = ["create_app", "main"]
 
@@ -52,8 +51,6 @@ def create_app(
     *,
     secret_key: str,
     https: bool = False,
-    require_totp: bool = False,
-    totp_store: TotpStore | None = None,
     session_store: MemorySessionStore | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Starlette:
@@ -93,8 +90,6 @@ def create_app(
         },
     )
     app.state.book = book
-    app.state.require_totp = require_totp
-    app.state.totp = totp_store or TotpStore()
     return app
 
 
@@ -119,13 +114,14 @@ def main() -> None:
     mail = os.environ.get("CONTACTBOOK_MAIL_URL", "folder:var/outbox")
     host = os.environ.get("CONTACTBOOK_WEB_HOST", "127.0.0.1")
     port = int(os.environ.get("CONTACTBOOK_WEB_PORT", "8000"))
-    settings = contactbook.Settings(base_url=f"http://{host}:{port}")
-    book = contactbook.open_from_env(migrate=True, settings=settings)
-    totp = TotpStore(os.environ.get("CONTACTBOOK_WEB_TOTP_FILE", "var/web-staff-totp.json"))
     require_totp = os.environ.get("CONTACTBOOK_WEB_REQUIRE_TOTP", "1") != "0"
-    logins = seed_demo(book, totp, mail)
+    settings = contactbook.Settings(
+        base_url=f"http://{host}:{port}", require_staff_totp=require_totp
+    )
+    book = contactbook.open_from_env(migrate=True, settings=settings)
+    logins = seed_demo(book, mail)
     secret_key = os.environ.get("CONTACTBOOK_WEB_SECRET_KEY") or secrets.token_urlsafe(32)
-    app = create_app(book, secret_key=secret_key, require_totp=require_totp, totp_store=totp)
+    app = create_app(book, secret_key=secret_key)
 
     print("contactbook web demo — 便民服務入口網 / 便民服務後臺管理系統")
     print(f"  portal:      http://{host}:{port}/")
@@ -136,7 +132,8 @@ def main() -> None:
     for line in logins:
         print(f"  {line}")
     if require_totp:
-        print("  staff TOTP:  python -m examples.web.totp SECRET prints the current code")
+        print("  staff TOTP:  the first sign-in shows a key to add to an authenticator app;")
+        print("               python -m examples.web.totp KEY prints its current code")
         print("               (CONTACTBOOK_WEB_REQUIRE_TOTP=0 turns the second step off)")
 
     stop = threading.Event()

@@ -27,7 +27,6 @@ from .common import (
     version_of,
 )
 from .security import download_response
-from .totp import TotpStore
 
 __all__ = ["facility_choices", "routes"]
 
@@ -38,13 +37,17 @@ MAX_TOTP_FAILURES = 5
 
 
 async def login(request: Request) -> Response:
+    """Username, password and, once enrolled, the authenticator's code on one form: the
+    library checks all three in one call, so the web never keeps a password between
+    pages. A first sign-in where TOTP is required goes on to enrollment."""
     if request.method == "GET":
         return render(request, "admin/login.html")
     form = await read_form(request)
     username = text(form, "username")
+    code = text(form, "code") or None
     try:
         principal = await call(
-            book_of(request).staff.authenticate, username, text(form, "password")
+            book_of(request).staff.authenticate, username, text(form, "password"), code
         )
     except ContactBookError as exc:
         context = {"username": username, **error_context(request, exc)}
@@ -52,7 +55,7 @@ async def login(request: Request) -> Response:
     session = session_of(request)
     session.rotate()
     session["staff_id"] = principal.staff_id
-    if request.app.state.require_totp:
+    if principal.totp_enrollment_required:
         session["staff_ok"] = False
         return redirect("/admin/totp")
     await _signed_in(request, principal)
@@ -67,36 +70,39 @@ async def _signed_in(request: Request, principal: contactbook.StaffPrincipal) ->
 
 
 async def totp(request: Request) -> Response:
-    """The second step: a code from the authenticator; the first time, enrollment."""
+    """First sign-in with TOTP required: the library's enrollment (a new key and ten
+    recovery codes, shown once), finished by a code from the authenticator."""
     staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, str):
+    if not isinstance(staff_id, str) or request.session.get("staff_ok"):
         return redirect("/admin/login")
-    store: TotpStore = request.app.state.totp
-    enrolled = store.is_enrolled(staff_id)
-    member = await call(book_of(request).staff.get, contactbook.StaffPrincipal(staff_id))
-    if not enrolled and "totp_secret" not in request.session:
-        request.session["totp_secret"] = store.new_secret()
-    secret = request.session.get("totp_secret", "")
+    principal = contactbook.StaffPrincipal(staff_id, totp_enrollment_required=True)
+    book = book_of(request)
+    if "totp_secret" not in request.session:
+        enrollment = await call(book.staff.enroll_totp, principal)
+        request.session.update(
+            totp_secret=enrollment.secret,
+            totp_uri=enrollment.provisioning_uri,
+            totp_recovery=list(enrollment.recovery_codes),
+        )
     context: dict[str, Any] = {
-        "enrolled": enrolled,
-        "secret": "" if enrolled else secret,
-        "uri": "" if enrolled else store.uri(secret, member.username),
+        "secret": request.session["totp_secret"],
+        "uri": request.session["totp_uri"],
+        "recovery_codes": request.session["totp_recovery"],
     }
     if request.method == "GET":
         return render(request, "admin/totp.html", context)
     form = await read_form(request)
-    code = text(form, "code")
-    ok = store.verify(staff_id, code) if enrolled else store.enroll(staff_id, secret, code)
-    if ok:
-        await _signed_in(request, contactbook.StaffPrincipal(staff_id))
-        return redirect("/admin")
-    failures = int(request.session.get("totp_failures", 0)) + 1
-    if failures >= MAX_TOTP_FAILURES:
-        session_of(request).rotate()
-        return redirect("/admin/login")
-    request.session["totp_failures"] = failures
-    context["error"] = "驗證碼錯誤。" if request.session.get("lang") != "en" else "Wrong code."
-    return render(request, "admin/totp.html", context, status=400)
+    try:
+        full = await call(book.staff.confirm_totp, principal, text(form, "code"))
+    except ContactBookError as exc:
+        failures = int(request.session.get("totp_failures", 0)) + 1
+        if failures >= MAX_TOTP_FAILURES:
+            session_of(request).rotate()
+            return redirect("/admin/login")
+        request.session["totp_failures"] = failures
+        return render(request, "admin/totp.html", {**context, **error_context(request, exc)}, 400)
+    await _signed_in(request, full)
+    return redirect("/admin")
 
 
 async def logout(request: Request) -> Response:

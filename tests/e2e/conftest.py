@@ -215,17 +215,25 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     clock = MovableClock(START)
     outbox = tmp_path / "outbox"
     mail_url = f"folder:{outbox}"
-    book = contactbook.open(
-        database=f"sqlite:///{tmp_path / 'contactbook.db'}",
-        files=str(tmp_path / "files"),
-        mail=mail_url,
-        clock=clock,
-        migrate=True,
-        hasher=FastPasswordHasher(),
-        settings=contactbook.Settings(base_url=url),
-    )
+
+    def open_book(*, require_staff_totp: bool) -> contactbook.ContactBook:
+        return contactbook.open(
+            database=f"sqlite:///{tmp_path / 'contactbook.db'}",
+            files=str(tmp_path / "files"),
+            mail=mail_url,
+            clock=clock,
+            migrate=True,
+            hasher=FastPasswordHasher(),
+            settings=contactbook.Settings(base_url=url, require_staff_totp=require_staff_totp),
+        )
+
+    # The web app's book requires staff TOTP; the tests set the scene through a second
+    # book on the same database, as an embedding system's own jobs would, so staff
+    # who have not enrolled yet can act there before their first sign-in on the web.
+    book = open_book(require_staff_totp=False)
     seed_facilities(book)
-    app = create_app(book, secret_key="e2e-" + "k" * 40, require_totp=True)
+    web_book = open_book(require_staff_totp=True)
+    app = create_app(web_book, secret_key="e2e-" + "k" * 40)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -241,6 +249,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+        web_book.close()
         book.close()
 
 

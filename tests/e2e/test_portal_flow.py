@@ -32,8 +32,9 @@ def pdf(name: str) -> dict[str, Any]:
     return {"name": name, "mimeType": "application/pdf", "buffer": sample_pdf()}
 
 
-def staff_login(page: Any, *, shoot: bool = False) -> None:
-    """Password, then TOTP: the first sign-in enrolls (the key is read off the page)."""
+def staff_login(page: Any, live_server: LiveServer, *, shoot: bool = False) -> None:
+    """Password, then TOTP: the first sign-in enrolls (the key is read off the page;
+    the code is the one for the server's clock)."""
     page.goto("/admin/login")
     page.get_by_label("帳號").fill("klp.reviewer")
     page.get_by_label("密碼").fill(STAFF_PASSWORD)
@@ -42,7 +43,7 @@ def staff_login(page: Any, *, shoot: bool = False) -> None:
     secret = page.locator("#totp-secret").inner_text().strip()
     if shoot:
         screenshot(page, "admin-totp-enrollment")
-    page.get_by_label("驗證碼").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("驗證碼").fill(pyotp.TOTP(secret).at(live_server.clock.now()))
     page.get_by_role("button", name="驗證").click()
     page.wait_for_url("**/admin")
 
@@ -117,7 +118,7 @@ def test_register_apply_post_review_and_delivery(live_server: LiveServer, new_pa
 
     # the back office: staff with TOTP approves the application
     staff = new_page()
-    staff_login(staff, shoot=True)
+    staff_login(staff, live_server, shoot=True)
     screenshot(staff, "admin-home")
     staff.get_by_role("link", name="服務項目管理").first.click()
     staff.locator("tbody tr", has_text="0609 李○○").get_by_role("link", name="審核").click()
@@ -187,7 +188,7 @@ def test_rejection_with_reason_and_revision(live_server: LiveServer, new_page: A
     family.wait_for_url("**/contactbook")
 
     staff = new_page()
-    staff_login(staff)
+    staff_login(staff, live_server)
     staff.goto("/admin/posts")
     staff.locator("tbody tr", has_text="近況").get_by_role("link", name="審核").click()
     staff.get_by_label("審核結果").select_option("reject")
@@ -233,7 +234,7 @@ def test_notice_publish_edit_delete_and_the_family_month_view(
     live_server.clock.advance(days=30)  # 2020-11: a second 發佈年月
 
     staff = new_page()
-    staff_login(staff)
+    staff_login(staff, live_server)
     staff.goto("/admin/notices")
     staff.get_by_role("link", name="新增").click()
     staff.get_by_label("標題").fill("測試機關聯絡簿1007")

@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,6 @@ web_modules()
 import pyotp  # noqa: E402
 from examples.web.app import create_app  # noqa: E402
 from examples.web.security import MAX_BODY_BYTES, content_disposition  # noqa: E402
-from examples.web.totp import TotpStore  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
@@ -387,27 +387,65 @@ def test_validation_errors_show_per_field_in_the_language_chosen(
 # -- staff TOTP ---------------------------------------------------------------------------
 
 
-def test_staff_need_a_fresh_totp_code(book: contactbook.ContactBook) -> None:
-    store = TotpStore()
-    client = client_for(book, require_totp=True, totp_store=store)
+def staff_totp_login(client: TestClient, code: str) -> Any:
+    token = csrf(client, "/admin/login")
+    return client.post(
+        "/admin/login",
+        data={
+            "csrf_token": token,
+            "username": "klp.reviewer",
+            "password": STAFF_PASSWORD,
+            "code": code,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
+    tmp_path: Path,
+) -> None:
+    """TOTP is the library's (``Settings.require_staff_totp``): the first sign-in
+    enrolls, and then the code is asked on the login form with the password, so the
+    web never keeps a password between pages; a code is good once."""
+    clock = MovableClock(START)
+    database = f"sqlite:///{tmp_path / 'book.db'}"
+    setup_book = memory_book(clock=clock, database=database, migrate=True)
+    seed_facilities(setup_book)  # the scene, before anyone enrolled
+    setup_book.close()
+    totp_book = memory_book(
+        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
+    )
+    client = client_for(totp_book)
     staff_login(client)
     assert client.get("/admin", follow_redirects=False).headers["location"] == "/admin/totp"
     page = client.get("/admin/totp").text
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    recovery = re.findall(r"<li><code>([^<]+)</code></li>", page)
     assert secret
+    assert len(recovery) == 10
+    assert client.get("/admin/totp").text.count(secret.group(1)) >= 1  # same key on reload
     token = csrf(client, "/admin/totp")
     wrong = client.post("/admin/totp", data={"csrf_token": token, "code": "000000"})
     assert wrong.status_code == 400
-    code = pyotp.TOTP(secret.group(1)).now()
+    code = pyotp.TOTP(secret.group(1)).at(clock.now())
     right = client.post(
         "/admin/totp", data={"csrf_token": token, "code": code}, follow_redirects=False
     )
     assert right.headers["location"] == "/admin"
     assert client.get("/admin").status_code == 200
+    assert secret.group(1) not in client.get("/admin/totp", follow_redirects=True).text
 
-    again = client_for(book, require_totp=True, totp_store=store)
-    staff_login(again)
-    token = csrf(again, "/admin/totp")
-    replay = again.post("/admin/totp", data={"csrf_token": token, "code": code})
-    assert replay.status_code == 400  # a code is good once
+    again = client_for(totp_book)
+    no_code = staff_totp_login(again, "")
+    assert no_code.status_code == 400  # enrolled: the password alone is not enough
     assert again.get("/admin", follow_redirects=False).status_code == 303
+    replay = staff_totp_login(again, code)
+    assert replay.status_code == 400  # a code is good once
+    clock.advance(minutes=1)
+    fresh = staff_totp_login(again, pyotp.TOTP(secret.group(1)).at(clock.now()))
+    assert fresh.status_code == 303
+    assert fresh.headers["location"] == "/admin"
+    assert again.get("/admin").status_code == 200
+    by_recovery = staff_totp_login(client_for(totp_book), recovery[0])
+    assert by_recovery.headers["location"] == "/admin"
+    totp_book.close()
