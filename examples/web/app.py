@@ -41,7 +41,7 @@ from .security import (
     SessionMiddleware,
 )
 
-__all__ = ["create_app", "main"]
+__all__ = ["create_app", "main", "open_demo"]
 
 HERE = Path(__file__).parent
 
@@ -102,24 +102,40 @@ def _dispatch_loop(book: contactbook.ContactBook, stop: threading.Event) -> None
             print(f"dispatch failed: {type(exc).__name__}")
 
 
+def open_demo(
+    base_url: str, mail_url: str, *, require_staff_totp: bool
+) -> tuple[contactbook.ContactBook, list[str]]:
+    """The web's book (URLs from the environment) and the demo logins to print.
+
+    The fictional data is seeded through a book without ``require_staff_totp``, as an
+    embedding system's own set-up job would: the demo staff have not enrolled an
+    authenticator yet, and do so at their first sign-in on the web.
+    """
+    from .seed import seed_demo
+
+    setup = contactbook.open_from_env(
+        migrate=True, settings=contactbook.Settings(base_url=base_url)
+    )
+    try:
+        logins = seed_demo(setup, mail_url)
+    finally:
+        setup.close()
+    settings = contactbook.Settings(base_url=base_url, require_staff_totp=require_staff_totp)
+    return contactbook.open_from_env(settings=settings), logins
+
+
 def main() -> None:
     """Open the book from the environment, seed the demo once, serve on 127.0.0.1:8000."""
     import secrets
 
     import uvicorn
 
-    from .seed import seed_demo
-
     database = os.environ.get("CONTACTBOOK_DATABASE_URL", "sqlite:///var/contactbook.db")
     mail = os.environ.get("CONTACTBOOK_MAIL_URL", "folder:var/outbox")
     host = os.environ.get("CONTACTBOOK_WEB_HOST", "127.0.0.1")
     port = int(os.environ.get("CONTACTBOOK_WEB_PORT", "8000"))
     require_totp = os.environ.get("CONTACTBOOK_WEB_REQUIRE_TOTP", "1") != "0"
-    settings = contactbook.Settings(
-        base_url=f"http://{host}:{port}", require_staff_totp=require_totp
-    )
-    book = contactbook.open_from_env(migrate=True, settings=settings)
-    logins = seed_demo(book, mail)
+    book, logins = open_demo(f"http://{host}:{port}", mail, require_staff_totp=require_totp)
     secret_key = os.environ.get("CONTACTBOOK_WEB_SECRET_KEY") or secrets.token_urlsafe(32)
     app = create_app(book, secret_key=secret_key)
 

@@ -364,16 +364,12 @@ def demo() -> None:
 @_SMS
 def demo_seed(database: str, files: str, mail: str, sms: str) -> None:
     """Seed fictional facilities, inmates, staff and a family (once) and print the logins."""
-    import os
-
     _web()
     from examples.web.seed import seed_demo
-    from examples.web.totp import TotpStore
 
     book = contactbook.open(database=database, files=files, mail=mail, sms=sms, migrate=True)
     try:
-        totp = TotpStore(os.environ.get("CONTACTBOOK_WEB_TOTP_FILE", "var/web-staff-totp.json"))
-        for line in seed_demo(book, totp, mail):
+        for line in seed_demo(book, mail):
             click.echo(line)
     finally:
         book.close()
