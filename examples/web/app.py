@@ -120,7 +120,9 @@ def open_demo(
         logins = seed_demo(setup, mail_url)
     finally:
         setup.close()
-    settings = contactbook.Settings(base_url=base_url, require_staff_totp=require_staff_totp)
+    settings = contactbook.Settings(
+        base_url=base_url, require_staff_totp=require_staff_totp, totp_issuer="便民服務後臺管理系統"
+    )
     return contactbook.open_from_env(settings=settings), logins
 
 
