@@ -48,6 +48,14 @@
     而且 畫面顯示的錯誤訊息為 "連結無效或已過期，請重新申請。"
     而且 以 "ty.wang@example.com" 及新密碼 "a-brand-new-passphrase" 登入成功
 
+  場景: 以新的重設連結設定密碼後，先前寄出的重設連結一併失效
+    假設 以 Email "ty.wang@example.com" 申請忘記密碼
+    而且 以 Email "ty.wang@example.com" 申請忘記密碼
+    而且 以寄給 "ty.wang@example.com" 的重設連結設定新密碼 "a-brand-new-passphrase"
+    當 以寄給 "ty.wang@example.com" 的第一封重設連結設定新密碼 "another-new-passphrase"
+    那麼 操作失敗，錯誤類型為 InvalidToken，代碼為 "invalid_token"
+    而且 以 "ty.wang@example.com" 及新密碼 "a-brand-new-passphrase" 登入成功
+
   場景大綱: 重設連結在寄出後 1 小時內有效
     假設 以 Email "ty.wang@example.com" 申請忘記密碼
     而且 過了 <分鐘> 分鐘

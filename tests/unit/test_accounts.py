@@ -121,6 +121,28 @@ def test_reset_password_once_within_an_hour(book: contactbook.ContactBook) -> No
     assert "密碼已變更" in book.mailer.outbox[-1].subject  # type: ignore[attr-defined]
 
 
+def test_a_password_change_ends_every_other_reset_link(book: contactbook.ContactBook) -> None:
+    """Two reset mails, one used: the other link no longer resets the new password;
+    and a link mailed before a password change no longer works either."""
+    book.accounts.forgot_password(EMAIL)
+    first = _token(book, "reset-password")
+    book.accounts.forgot_password(EMAIL)
+    second = _token(book, "reset-password")
+    assert first != second
+    book.accounts.reset_password(second, "a-brand-new-passphrase")
+    with pytest.raises(InvalidToken):
+        book.accounts.reset_password(first, "an-attackers-passphrase")
+    book.accounts.authenticate(EMAIL, "a-brand-new-passphrase")
+
+    book.accounts.forgot_password(EMAIL)
+    mailed = _token(book, "reset-password")
+    principal = book.accounts.authenticate(EMAIL, "a-brand-new-passphrase")
+    book.accounts.change_password(principal, "a-brand-new-passphrase", "yet-another-passphrase")
+    with pytest.raises(InvalidToken):
+        book.accounts.reset_password(mailed, "an-attackers-passphrase")
+    book.accounts.authenticate(EMAIL, "yet-another-passphrase")
+
+
 def test_reset_tokens_expire_after_an_hour(book: contactbook.ContactBook) -> None:
     book.accounts.forgot_password(EMAIL)
     token = _token(book, "reset-password")

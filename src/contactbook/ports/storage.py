@@ -17,7 +17,7 @@ from typing import Literal, Protocol, Self
 
 import attrs
 
-from contactbook.domain.account import FamilyMember, OneTimeToken
+from contactbook.domain.account import FamilyMember, OneTimeToken, TokenPurpose
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import AuditEvent
 from contactbook.domain.facility import Facility
@@ -77,6 +77,11 @@ class TokenRepository(Protocol):
     def by_hash(self, token_hash: str) -> OneTimeToken | None: ...
     def replace(self, old: OneTimeToken, new: OneTimeToken) -> None:
         """Compare-and-set on ``used_at`` being unchanged (tokens are single use)."""
+        ...
+
+    def revoke_unused(self, account_id: str, purpose: TokenPurpose, at: datetime) -> int:
+        """Mark every unused token of this account and purpose used at ``at`` (the
+        other reset links, once the password changed); how many there were."""
         ...
 
 

@@ -1171,6 +1171,36 @@ class StorageContract:
             assert uow.tokens.by_hash(make_token("tok-2").token_hash) == make_token("tok-2")
             assert uow.tokens.by_hash(_sha256("unknown")) is None
 
+    def test_revoke_unused_marks_only_the_unused_tokens_of_that_account_and_purpose(
+        self, world: Storage
+    ) -> None:
+        reset = {"purpose": TokenPurpose.RESET_PASSWORD}
+        seed(
+            world,
+            make_token("tok-reset-1", **reset),
+            make_token("tok-reset-2", **reset),
+            make_token("tok-reset-used", used_at=at(1), **reset),
+            make_token("tok-verify"),
+            make_token("tok-reset-other", account_id=OTHER_ACCOUNT, **reset),
+        )
+        with world.unit_of_work() as uow:
+            revoked = uow.tokens.revoke_unused(ACCOUNT, TokenPurpose.RESET_PASSWORD, at(2))
+            uow.commit()
+        with world.unit_of_work() as uow:
+
+            def used_at(token_id: str) -> datetime | None:
+                found = uow.tokens.by_hash(make_token(token_id).token_hash)
+                assert found is not None
+                return found.used_at
+
+            assert revoked == 2
+            assert used_at("tok-reset-1") == at(2)
+            assert used_at("tok-reset-2") == at(2)
+            assert used_at("tok-reset-used") == at(1)  # kept as it was
+            assert used_at("tok-verify") is None  # another purpose
+            assert used_at("tok-reset-other") is None  # another account
+            assert uow.tokens.revoke_unused(ACCOUNT, TokenPurpose.RESET_PASSWORD, at(3)) == 0
+
     def test_staff_by_username_ignores_case_and_count(self, world: Storage) -> None:
         with world.unit_of_work() as uow:
             assert uow.staff.by_username("Chen") == make_staff()

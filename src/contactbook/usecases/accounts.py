@@ -469,6 +469,8 @@ class Accounts:
                 locked_until=None,
             ),
         )
+        # A reset link mailed before the change must not reset the new password.
+        uow.tokens.revoke_unused(account.id, TokenPurpose.RESET_PASSWORD, ctx.now())
         queue_mail(ctx, uow, MessageCause.PASSWORD_CHANGED, to=account.email.value, account=account)
 
     def reset_password(self, token: str, new_password: str) -> None:

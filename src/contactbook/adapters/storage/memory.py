@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
 
-from contactbook.domain.account import FamilyMember, OneTimeToken
+from contactbook.domain.account import FamilyMember, OneTimeToken, TokenPurpose
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import AuditEvent
 from contactbook.domain.facility import Facility
@@ -300,6 +300,18 @@ class MemoryTokenRepository:
 
     def replace(self, old: OneTimeToken, new: OneTimeToken) -> None:
         self._table.replace(old, new)
+
+    def revoke_unused(self, account_id: str, purpose: TokenPurpose, at: datetime) -> int:
+        unused = self._table.where(
+            lambda token: (
+                token.account_id == account_id
+                and token.purpose is purpose
+                and token.used_at is None
+            )
+        )
+        for token in unused:
+            self._table.replace(token, attrs.evolve(token, used_at=at))
+        return len(unused)
 
 
 class MemoryFacilityRepository:

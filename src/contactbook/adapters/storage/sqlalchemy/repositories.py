@@ -54,7 +54,7 @@ from contactbook.adapters.storage.sqlalchemy.prepared import (
     prepared,
     row_count,
 )
-from contactbook.domain.account import FamilyMember, OneTimeToken
+from contactbook.domain.account import FamilyMember, OneTimeToken, TokenPurpose
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent
 from contactbook.domain.facility import Facility
@@ -510,6 +510,15 @@ class SqlTokenRepository:
         used_at = tables.tokens.c.used_at
         guard = used_at.is_(None) if old.used_at is None else used_at == old.used_at
         self._rows.replace(old, new, guard)
+
+    def revoke_unused(self, account_id: str, purpose: TokenPurpose, at: datetime) -> int:
+        c = tables.tokens.c
+        revoke = (
+            tables.tokens.update()
+            .where(c.account_id == account_id, c.purpose == purpose.value, c.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return int(self._rows.connection.execute(revoke).rowcount)
 
 
 # --- Facilities, staff, inmates -------------------------------------------------------
