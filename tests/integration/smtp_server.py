@@ -212,12 +212,14 @@ class SmtpServer:
         password: str | None = None,
         tls: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
+        smtputf8: bool = True,
     ) -> None:
         self.host = HOST
         self.port = port if port is not None else free_port()
         self.password = password
         self._tls = tls
         self._implicit_tls = implicit_tls
+        self._smtputf8 = smtputf8
         self._handler = _Recorder(password)
         self._controller: Controller | None = None
 
@@ -245,6 +247,7 @@ class SmtpServer:
                 options["ssl_context"] = self._tls
             else:
                 options["tls_context"] = self._tls
+        options["enable_SMTPUTF8"] = self._smtputf8  # aiosmtpd's Controller offers it by default
         controller = Controller(self._handler, **options)
         controller.start()
         self._controller = controller

@@ -175,6 +175,44 @@ def test_unsendable_mail_is_permanent_and_nothing_is_sent(
     assert server.received == []
 
 
+@pytest.mark.parametrize(
+    "subject",
+    ["hi\x0bthere", "x\x1cy", "next\x85line", "para\u2029graph", "trailing\x0c"],
+    ids=["vertical-tab", "file-separator", "NEL", "paragraph-separator", "trailing-form-feed"],
+)
+def test_a_subject_with_any_line_break_is_refused_before_sending(
+    smtp_mailer: SmtpMailer, server: SmtpServer, subject: str
+) -> None:
+    with pytest.raises(PermanentDeliveryFailure, match="linefeed or carriage return"):
+        smtp_mailer.send(OutgoingMail("msg-break", "family@example.org", subject, "本文"))
+    assert server.received == []
+
+
+def test_a_recipient_beyond_ascii_needs_a_server_with_smtputf8() -> None:
+    """Refused as undeliverable, not an error that aborts the dispatch batch; the
+    connection stays usable for the next mail."""
+    with (
+        SmtpServer.running(smtputf8=False) as server,
+        SmtpMailer.from_url(server.url(query={"from": "noreply@example.gov.tw"})) as mailer,
+    ):
+        with pytest.raises(PermanentDeliveryFailure, match="SMTPUTF8"):
+            mailer.send(mail(1, to="family@bücher.example"))
+        mailer.send(mail(2))
+        assert [received.rcpt_tos for received in server.received] == [("family@example.org",)]
+
+
+def test_a_recipient_beyond_ascii_is_delivered_where_the_server_speaks_smtputf8(
+    smtp_mailer: SmtpMailer, server: SmtpServer
+) -> None:
+    smtp_mailer.send(mail(1, to="family@例子.台灣"))
+    smtp_mailer.send(mail(2))
+    assert [received.rcpt_tos for received in server.received] == [
+        ("family@例子.台灣",),
+        ("family@example.org",),
+    ]
+    assert delivered(server.received[0])[1] == "family@例子.台灣"
+
+
 # -- the connection -------------------------------------------------------------------
 
 

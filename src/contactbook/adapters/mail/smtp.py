@@ -38,6 +38,7 @@ Error texts carry the SMTP code and the server's text, never the password.
 
 from __future__ import annotations
 
+import email
 import email.policy
 import functools
 import ipaddress
@@ -240,7 +241,14 @@ class SmtpMailer:
         with self._lock:
             smtp = self._connection()
             try:
-                smtp.sendmail(self.envelope_sender, [recipient], data)
+                if recipient.isascii() and self.envelope_sender.isascii():
+                    smtp.sendmail(self.envelope_sender, [recipient], data)
+                else:
+                    # An address beyond ASCII: smtplib negotiates SMTPUTF8 and writes the
+                    # headers as UTF-8, or refuses (SMTPNotSupportedError) when the
+                    # server cannot take it. Rare enough to go the slow way.
+                    message = email.message_from_bytes(data, policy=_POLICY)
+                    smtp.send_message(message, self.envelope_sender, [recipient])
                 self._answered_at = time.monotonic()
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()), (554, b"recipient refused"))
@@ -252,7 +260,7 @@ class SmtpMailer:
             except smtplib.SMTPResponseException as exc:
                 self._drop()
                 raise self._failure("server refused", exc.smtp_code, exc.smtp_error) from None
-            except smtplib.SMTPNotSupportedError as exc:
+            except (smtplib.SMTPNotSupportedError, UnicodeError) as exc:
                 # e.g. a non-ASCII address and a server without SMTPUTF8
                 reason = f"cannot send this mail: {_text(exc)}"
                 raise PermanentDeliveryFailure(self._scrub(reason)) from None
@@ -426,9 +434,14 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+"""Every character ``str.splitlines`` breaks at (``EmailMessage`` refuses those within
+a header value; here a trailing one is refused too)."""
+
+
 def _checked(value: str) -> str:
-    """``value`` if it can be a header value (what ``EmailMessage`` refuses, refused)."""
-    if "\n" in value or "\r" in value:
+    """``value`` if it can be a header value: no line break of any kind."""
+    if not _LINE_BREAKS.isdisjoint(value):
         raise ValueError("Header values may not contain linefeed or carriage return characters")
     return value
 
