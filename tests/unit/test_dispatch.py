@@ -92,3 +92,50 @@ def test_attempts_are_bounded(book: contactbook.ContactBook) -> None:
     assert sum(r.failed for r in outcomes) == 1
     assert sum(r.retrying for r in outcomes) == 4
     assert book.mailer.outbox == []  # type: ignore[attr-defined]
+
+
+def test_a_message_changed_while_it_was_sent_keeps_its_new_state_and_the_batch_goes_on(
+    book: contactbook.ContactBook,
+) -> None:
+    """An account closed within a confirmation's second fails its messages while one
+    is on its way: that outcome cannot be written, and the rest are still sent."""
+    import attrs
+
+    for n, (name, national_id) in enumerate((("李大華", "A800000014"), ("陳美玲", "A234567893"))):
+        book.accounts.register(
+            contactbook.RegistrationForm(
+                consent=True,
+                name=name,
+                birth_date=date(1980, 1, 1 + n),
+                national_id=national_id,
+                email=f"family{n}@example.com",
+                password="family-passphrase-2020",
+            )
+        )
+    storage = book.context.storage
+    mailer = book.context.mailer
+    send = mailer.send
+    changed: list[str] = []
+
+    def send_while_the_account_closes(mail: contactbook.ports.delivery.OutgoingMail) -> None:
+        send(mail)
+        if not changed:
+            with storage.unit_of_work() as uow:
+                message = uow.messages.get_many([mail.message_id])[mail.message_id]
+                closed = attrs.evolve(
+                    message,
+                    status=contactbook.domain.message.MessageStatus.FAILED,
+                    last_error="account_closed",
+                    version=message.version + 1,
+                )
+                uow.messages.replace(message, closed)
+                uow.commit()
+            changed.append(mail.message_id)
+
+    mailer.send = send_while_the_account_closes  # type: ignore[method-assign]
+    report = book.messages.dispatch()
+    assert report.sent == 2  # the other two, after the conflict
+    with storage.unit_of_work() as uow:
+        kept = uow.messages.get_many(changed)[changed[0]]
+    assert kept.status is contactbook.domain.message.MessageStatus.FAILED
+    assert kept.last_error == "account_closed"

@@ -198,8 +198,10 @@ class Messages:
         Before a message is sent, its row is confirmed unchanged since the claim (an
         account closed meanwhile, or a lease that ran out and another dispatcher
         took): the claim confirms the first few; later ones are read a few at a time
-        in the transaction that records the previous outcome, and a confirmation
-        is trusted for a second at most, never past the lease.
+        after the previous outcome is committed, and a confirmation is trusted for a
+        second at most, never past the lease. A row that changed anyway by the time
+        its outcome is written (an account closed within that second) keeps its new
+        state, and the batch goes on.
         """
         ctx = self._ctx
         sent = retrying = failed = 0
@@ -232,13 +234,20 @@ class Messages:
                     after = self._failed(message, _describe(exc), temporary=False)
                 else:
                     after = message.sent(ctx.now())
-                with ctx.uow() as uow:
-                    uow.messages.replace(message, after)
-                    if not unavailable and done < len(due):
-                        upcoming = due[done][1]
-                        if confirmed.get(upcoming, ctx.now()) is None:
+                try:
+                    with ctx.uow() as uow:
+                        uow.messages.replace(message, after)
+                        uow.commit()
+                except Conflict:
+                    # The row changed since it was confirmed (its account closed and
+                    # failed its messages): it stays as it now is; the batch goes on.
+                    continue
+                # The outcome is committed first: a failing read ahead must not undo it.
+                if not unavailable and done < len(due):
+                    upcoming = due[done][1]
+                    if confirmed.get(upcoming, ctx.now()) is None:
+                        with ctx.uow() as uow:
                             self._confirm(uow, due, done, confirmed)
-                    uow.commit()
                 if after.status is MessageStatus.SENT:
                     sent += 1
                 elif after.status is MessageStatus.FAILED:
