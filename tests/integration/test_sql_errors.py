@@ -208,3 +208,51 @@ def test_a_connection_dropped_under_a_driver_path_read_is_thrown_away(
         assert _backend_pid(storage) != first
     finally:
         storage.close()
+
+
+def test_after_a_server_restart_one_unit_of_work_fails_not_one_per_pooled_connection(
+    make_database_url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disconnect met on the driver path retires the whole pool, as SQLAlchemy's own
+    execution does: the connections pooled moments before it are not tried one by one."""
+    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 3600.0)
+    url = make_database_url("postgresql")
+    storage = SqlAlchemyStorage.from_url(url, migrate=True)
+    try:
+        held = [storage.unit_of_work() for _ in range(3)]
+        pids = []
+        for uow in held:
+            uow.__enter__()
+            pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            pids.append(int(pid))
+        for uow in held:
+            uow.__exit__(None, None, None)  # back to the pool, all three
+        for pid in pids:
+            _terminate(url, pid)
+        outcomes = []
+        for _ in range(3):
+            try:
+                with storage.unit_of_work() as uow:
+                    assert uow.runs_on_driver
+                    uow.accounts.get("acc-nobody")
+                outcomes.append("ok")
+            except DBAPIError:
+                outcomes.append("error")
+        assert outcomes == ["error", "ok", "ok"]
+    finally:
+        storage.close()
+
+
+def test_execution_options_keep_sqlalchemys_own_execution(tmp_path: Path) -> None:
+    """A schema_translate_map (or any execution option) changes what a statement means:
+    the prebuilt statements then go through SQLAlchemy, which honours it."""
+    storage = SqlAlchemyStorage.from_url(f"sqlite:///{tmp_path / 'book.db'}", migrate=True)
+    try:
+        with storage.unit_of_work() as uow:
+            assert uow.runs_on_driver
+        storage.engine.update_execution_options(schema_translate_map={None: "main"})
+        with storage.unit_of_work() as uow:
+            assert not uow.runs_on_driver
+            assert uow.facilities.get("F01") is None
+    finally:
+        storage.close()

@@ -84,6 +84,9 @@ def runs_on_driver(connection: Connection) -> bool:
         and not connection.dispatch.after_cursor_execute
         and not dialect.dispatch.handle_error
         and not connection.engine.logger.isEnabledFor(logging.INFO)
+        # Execution options (a schema_translate_map above all) change what a statement
+        # means; the SQL compiled here would not honour them.
+        and not connection.get_execution_options()
     )
 
 
@@ -137,6 +140,10 @@ def _run(connection: Connection, statement: Prepared, values: Mapping[str, Any])
         invalidated = dialect.is_disconnect(error, driver, None)
         if invalidated:
             connection.invalidate(error)
+            # As SQLAlchemy retires the pool on a disconnect: every pooled connection
+            # opened before it is likely dead too (a server restart), so none is
+            # handed out again (those checked out stay with their units of work).
+            connection.engine.dispose(close=False)
         raise DBAPIError.instance(
             statement.sql,
             arguments,
@@ -147,6 +154,12 @@ def _run(connection: Connection, statement: Prepared, values: Mapping[str, Any])
             dialect=dialect,
             ismulti=False,
         ) from error
+    except BaseException as error:
+        if not isinstance(error, Exception):
+            # Interrupted mid-statement (KeyboardInterrupt, a cancelled task …): the
+            # connection's state is unknown, so it is never reused, as in SQLAlchemy.
+            connection.invalidate()
+        raise
 
 
 def first_row(
