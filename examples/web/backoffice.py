@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import contactbook
-from contactbook.errors import ContactBookError, ValidationError
+from contactbook.errors import ContactBookError, PermissionDenied, ValidationError
 
 from .common import (
     book_of,
@@ -78,7 +78,11 @@ async def totp(request: Request) -> Response:
     principal = contactbook.StaffPrincipal(staff_id, totp_enrollment_required=True)
     book = book_of(request)
     if "totp_secret" not in request.session:
-        enrollment = await call(book.staff.enroll_totp, principal)
+        try:
+            enrollment = await call(book.staff.enroll_totp, principal)
+        except PermissionDenied:  # enrolled meanwhile: sign in again, with a code
+            session_of(request).rotate()
+            return redirect("/admin/login")
         request.session.update(
             totp_secret=enrollment.secret,
             totp_uri=enrollment.provisioning_uri,

@@ -401,6 +401,35 @@ def staff_totp_login(client: TestClient, code: str) -> Any:
     )
 
 
+def test_a_session_left_halfway_cannot_re_enroll_after_the_member_enrolled(
+    tmp_path: Path,
+) -> None:
+    """Password given in one browser, enrollment finished in another: the first one,
+    left at the second step, is sent back to the login instead of getting a new key."""
+    clock = MovableClock(START)
+    database = f"sqlite:///{tmp_path / 'book.db'}"
+    setup_book = memory_book(clock=clock, database=database, migrate=True)
+    seed_facilities(setup_book)
+    setup_book.close()
+    totp_book = memory_book(
+        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
+    )
+    halfway, finished = client_for(totp_book), client_for(totp_book)
+    staff_login(halfway)
+    staff_login(finished)
+    page = finished.get("/admin/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    assert secret
+    token = csrf(finished, "/admin/totp")
+    code = pyotp.TOTP(secret.group(1)).at(clock.now())
+    finished.post("/admin/totp", data={"csrf_token": token, "code": code})
+    assert finished.get("/admin").status_code == 200
+    late = halfway.get("/admin/totp", follow_redirects=False)
+    assert late.headers["location"] == "/admin/login"
+    assert halfway.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
+    totp_book.close()
+
+
 def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
     tmp_path: Path,
 ) -> None:

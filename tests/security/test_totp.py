@@ -271,6 +271,28 @@ def test_when_required_an_unenrolled_member_may_only_enroll(make_book: BookFacto
     book.staff.authenticate(USERNAME, STAFF_PASSWORD, _code(book, enrollment.secret))
 
 
+def test_an_enrollment_only_principal_from_before_enrollment_cannot_re_enroll(
+    make_book: BookFactory,
+) -> None:
+    """A session stopped halfway before the member enrolled (a tab left open, or one
+    an attacker holds with a stolen password) may not replace the confirmed factor."""
+    book, _ = _book_with_member(make_book, required=True)
+    stale = book.staff.authenticate(USERNAME, STAFF_PASSWORD)
+    fresh = book.staff.authenticate(USERNAME, STAFF_PASSWORD)
+    enrollment = book.staff.enroll_totp(fresh)
+    book.staff.confirm_totp(fresh, _code(book, enrollment.secret))
+    for attempt in (
+        lambda: book.staff.enroll_totp(stale),
+        lambda: book.staff.confirm_totp(stale, _code(book, enrollment.secret)),
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            attempt()
+        assert refused.value.code == "totp_already_enrolled"
+        assert "重新登入" in refused.value.message("zh_TW")
+    clock(book).advance(seconds=30)
+    book.staff.authenticate(USERNAME, STAFF_PASSWORD, _code(book, enrollment.secret))
+
+
 def test_when_not_required_unenrolled_members_log_in_with_the_password(
     make_book: BookFactory,
 ) -> None:

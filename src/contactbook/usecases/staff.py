@@ -36,6 +36,7 @@ from contactbook.errors import (
     ContactBookError,
     InvalidToken,
     NotFound,
+    PermissionDenied,
     ValidationError,
 )
 from contactbook.ports.security import TotpProvider
@@ -343,6 +344,10 @@ class Staff:
         member = uow.staff.get(staff.staff_id)
         if member is None or not member.active:
             raise NotFound()
+        if staff.totp_enrollment_required and member.totp is not None:
+            # An enrollment-only principal from before the member enrolled (a tab left
+            # open, a stolen session) must not replace the confirmed authenticator.
+            raise PermissionDenied("totp_already_enrolled")
         return member
 
     def enroll_totp(self, staff: StaffPrincipal) -> TotpEnrollment:
