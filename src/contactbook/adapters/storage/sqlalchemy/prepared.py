@@ -75,7 +75,7 @@ class Prepared:
 
 
 def runs_on_driver(connection: Connection) -> bool:
-    """Whether prebuilt statements may skip SQLAlchemy's execution layer on
+    """Whether prebuilt statements may bypass SQLAlchemy's execution layer on
     ``connection`` (see the module docstring)."""
     dialect = connection.dialect
     return (

@@ -236,7 +236,7 @@ class SqlAlchemyUnitOfWork:
         self._connection: Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
         self.runs_on_driver = False
-        """Whether prebuilt statements skip SQLAlchemy's execution layer (``prepared``)."""
+        """Whether prebuilt statements bypass SQLAlchemy's execution layer (``prepared``)."""
 
     # Repositories are built on first use: a use case touches three to six of the
     # eleven, and building them all was a fifth of opening a unit of work.
