@@ -27,7 +27,8 @@ from contactbook.usecases.uploads import Download, open_download
 from contactbook.usecases.views import (
     AttachmentView,
     PostView,
-    attachment_views,
+    addressee,
+    first_photo,
     post_view,
 )
 
@@ -96,13 +97,12 @@ def _rejection_reason(reason: object) -> PostRejectionReason:
 
 
 def _queue_item(row: QueueRow) -> QueueItem:
-    photo = next((a for a in row.attachments if a.content_type.startswith("image/")), None)
     return QueueItem(
         post_id=row.post_id,
         version=row.version,
         facility_code=row.facility_code,
         facility_name=row.facility_name,
-        to=f"{row.call_number}-{mask_name(row.inmate_name)}" if row.call_number else "-",
+        to=addressee(row.call_number, row.inmate_name),
         title=_excerpt(row.title),
         excerpt=_excerpt(row.body),
         submitted_at=row.submitted_at,
@@ -110,7 +110,7 @@ def _queue_item(row: QueueRow) -> QueueItem:
         status=row.status,
         status_label=label(row.status),
         flagged_keywords=row.flagged_keywords,
-        photo=attachment_views((photo,))[0] if photo else None,
+        photo=first_photo(row.attachments),
     )
 
 

@@ -34,7 +34,12 @@ from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 from contactbook.usecases.uploads import Download, Upload, open_download, store_uploads
-from contactbook.usecases.views import AttachmentView, attachment_views, inmate_label
+from contactbook.usecases.views import (
+    AttachmentView,
+    attachment_views,
+    first_photo,
+    inmate_label,
+)
 
 __all__ = ["MonthLabel", "NoticeAdminItem", "NoticeCard", "NoticeDetail", "Notices"]
 
@@ -460,7 +465,6 @@ def _check_month(month: str | None) -> None:
 
 
 def _card(notice: NoticeCardRow) -> NoticeCard:
-    photo = next((a for a in notice.attachments if a.content_type.startswith("image/")), None)
     return NoticeCard(
         id=notice.id,
         month=month_label(notice.published_month),
@@ -468,5 +472,5 @@ def _card(notice: NoticeCardRow) -> NoticeCard:
         title=notice.title,
         publisher=notice.publisher_name,
         excerpt=_excerpt(notice.body),
-        photo=attachment_views((photo,))[0] if photo else None,
+        photo=first_photo(notice.attachments),
     )

@@ -17,14 +17,29 @@ from contactbook.domain.time import format_date
 from contactbook.ports.storage import AuthorRow
 from contactbook.usecases.labels import label
 
-__all__ = ["AttachmentView", "PostView", "author_row_view", "inmate_label", "post_view"]
+__all__ = [
+    "AttachmentView",
+    "PostView",
+    "addressee",
+    "author_row_view",
+    "first_photo",
+    "inmate_label",
+    "post_view",
+]
 
 
 def inmate_label(inmate: Inmate | None, separator: str = "-") -> str:
     """``0609-李○○`` as the seed's lists show the addressee."""
     if inmate is None:
         return "-"
-    return f"{inmate.call_number.value}{separator}{mask_name(inmate.name)}"
+    return addressee(inmate.call_number.value, inmate.name, separator)
+
+
+def addressee(call_number: str, name: str, separator: str = "-") -> str:
+    """:func:`inmate_label` from a read model's call number and name ("" when none)."""
+    if not call_number:
+        return "-"
+    return f"{call_number}{separator}{mask_name(name)}"
 
 
 @attrs.frozen
@@ -64,6 +79,12 @@ class PostView:
     can_revise: bool
 
 
+def first_photo(files: tuple[StoredFile, ...]) -> AttachmentView | None:
+    """The first image among ``files``, as a list row shows it (照片), or None."""
+    photo = next((f for f in files if f.content_type.startswith("image/")), None)
+    return attachment_views((photo,))[0] if photo else None
+
+
 def attachment_views(files: tuple[StoredFile, ...]) -> tuple[AttachmentView, ...]:
     return tuple(
         AttachmentView(f.id, f.display_name, f.content_type, f.size, f.thumbnail_key is not None)
@@ -77,8 +98,7 @@ def post_view(post: FamilyPost, inmate: Inmate | None, facility: Facility | None
 
 def author_row_view(row: AuthorRow) -> PostView:
     """A row of :meth:`PostRepository.author_rows` as its author sees it."""
-    to = f"{row.call_number}-{mask_name(row.inmate_name)}" if row.call_number else "-"
-    return _post_view(row, to, row.facility_name)
+    return _post_view(row, addressee(row.call_number, row.inmate_name), row.facility_name)
 
 
 def _post_view(post: FamilyPost | AuthorRow, to: str, facility_name: str) -> PostView:
