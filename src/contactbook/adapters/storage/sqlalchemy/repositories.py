@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Executable,
     Select,
@@ -135,15 +136,26 @@ def _require_limit(limit: int) -> None:
 
 
 def keyset_after(
-    sort: ColumnElement[Any], key: ColumnElement[Any], after: After, *, newest_first: bool
+    sort: ColumnElement[Any],
+    key: ColumnElement[Any],
+    after: tuple[Any, Any] | None,
+    *,
+    newest_first: bool,
 ) -> ColumnElement[bool]:
-    """Rows strictly after ``after`` in ``(sort, key)`` order (descending if newest first)."""
+    """Rows strictly after ``after`` in ``(sort, key)`` order (descending if newest first);
+    ``after`` holds values, or bound parameters (:func:`_bound_position`)."""
     if after is None:
         return true()
     when, last_key = after
     if newest_first:
         return and_(sort <= when, or_(sort < when, key < last_key))
     return and_(sort >= when, or_(sort > when, key > last_key))
+
+
+def _bound_position(sort: ColumnElement[Any]) -> tuple[BindParameter[Any], BindParameter[Any]]:
+    """A keyset position given at execution (``after_at``, ``after_id``), for statements
+    built once."""
+    return bindparam("after_at", type_=sort.type), bindparam("after_id")
 
 
 def keyset_page(
@@ -809,9 +821,8 @@ def _queue_rows_statement(
     if until:
         statement = statement.where(p.submitted_at < bindparam("until", type_=p.submitted_at.type))
     if after:
-        moment = bindparam("after_at", type_=p.submitted_at.type)
         statement = statement.where(
-            p.submitted_at >= moment, or_(p.submitted_at > moment, p.id > bindparam("after_id"))
+            keyset_after(p.submitted_at, p.id, _bound_position(p.submitted_at), newest_first=False)
         )
     return statement.order_by(p.submitted_at, p.id).limit(bindparam("limit"))
 
@@ -853,9 +864,8 @@ def _author_rows_statement(status: bool, after: bool) -> Select[Any]:
     if status:
         statement = statement.where(p.status == bindparam("status"))
     if after:
-        moment = bindparam("after_at", type_=p.submitted_at.type)
         statement = statement.where(
-            p.submitted_at <= moment, or_(p.submitted_at < moment, p.id < bindparam("after_id"))
+            keyset_after(p.submitted_at, p.id, _bound_position(p.submitted_at), newest_first=True)
         )
     return statement.order_by(p.submitted_at.desc(), p.id.desc()).limit(bindparam("limit"))
 
@@ -1107,16 +1117,20 @@ def _reaches_family(
 ) -> ColumnElement[bool]:
     """Notices a family whose inmates are ``inmate_ids`` in ``facility_codes`` may read."""
     c = tables.notices.c
+    return _audience_reaching(
+        _among(c.audience_facility_code, facility_codes), _among(c.audience_inmate_id, inmate_ids)
+    )
+
+
+def _audience_reaching(
+    to_facility: ColumnElement[bool], to_inmate: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """Notices to everyone, or to a facility or an inmate the given conditions accept."""
+    c = tables.notices.c
     return or_(
         c.audience_scope == AudienceScope.EVERYONE.value,
-        and_(
-            c.audience_scope == AudienceScope.FACILITY.value,
-            _among(c.audience_facility_code, facility_codes),
-        ),
-        and_(
-            c.audience_scope == AudienceScope.INMATE.value,
-            _among(c.audience_inmate_id, inmate_ids),
-        ),
+        and_(c.audience_scope == AudienceScope.FACILITY.value, to_facility),
+        and_(c.audience_scope == AudienceScope.INMATE.value, to_inmate),
     )
 
 
@@ -1145,25 +1159,16 @@ def _family_notices_statement(
     shown = (*(c[name] for name in _CARD_COLUMNS), c.attachments) if cards else (tables.notices,)
     statement = select(*shown).where(
         c.deleted_at.is_(None),
-        or_(
-            c.audience_scope == AudienceScope.EVERYONE.value,
-            and_(
-                c.audience_scope == AudienceScope.FACILITY.value,
-                _among_bound(c.audience_facility_code, "facility", facilities),
-            ),
-            and_(
-                c.audience_scope == AudienceScope.INMATE.value,
-                _among_bound(c.audience_inmate_id, "inmate", inmates),
-            ),
+        _audience_reaching(
+            _among_bound(c.audience_facility_code, "facility", facilities),
+            _among_bound(c.audience_inmate_id, "inmate", inmates),
         ),
     )
     if month:
         statement = statement.where(c.published_month == bindparam("month"))
     if after:
-        moment = bindparam("after_at", type_=c.published_at.type)
         statement = statement.where(
-            c.published_at <= moment,
-            or_(c.published_at < moment, c.id < bindparam("after_id")),
+            keyset_after(c.published_at, c.id, _bound_position(c.published_at), newest_first=True)
         )
     return statement.order_by(c.published_at.desc(), c.id.desc()).limit(bindparam("limit"))
 
