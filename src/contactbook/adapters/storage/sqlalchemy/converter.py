@@ -6,7 +6,9 @@ converter unstructures an entity into plain values (identifier value objects
 become their normalised text, enums their value, sets sorted lists), the mapper
 flattens nested parts into columns and adds the derived columns that unique
 rules and filters need; reading reverses that and lets the converter build the
-entity, whose own validation runs again.
+entity, whose own validation runs again (except the identifiers' syntax checks:
+stored text was validated when written, and email-validator per read row is the
+dearest part of a list page).
 """
 
 from __future__ import annotations
