@@ -102,7 +102,7 @@ def test_register_apply_post_review_and_delivery(live_server: LiveServer, new_pa
     family.get_by_label("矯正機關").select_option(label="基隆監獄")
     family.get_by_label("呼號").fill("0609")
     family.get_by_role("button", name="查詢").click()
-    assert family.locator("#target").inner_text() == "基隆監獄 0609李○○"
+    expect(family.locator("#target")).to_have_text("基隆監獄 0609李○○")
     assert "李大華" not in family.content()
     family.get_by_label("與收容人關係").select_option(label="子女")
     assert family.get_by_label("家庭聯絡簿").is_checked()
@@ -208,7 +208,7 @@ def test_rejection_with_reason_and_revision(live_server: LiveServer, new_page: A
     assert "涉及公務申辦" in row.inner_text() and "接見請至服務項目申請辦理" in row.inner_text()
     screenshot(family, "portal-post-rejected")
     row.get_by_role("link", name="修改後重新送出").click()
-    assert family.get_by_label("標題").input_value() == "近況"
+    expect(family.get_by_label("標題")).to_have_value("近況")
     family.get_by_label("家庭聯絡簿內文").fill("孩子們都很好，我們等你回家。")
     screenshot(family, "portal-post-revise")
     family.get_by_role("button", name="確認").click()
@@ -273,7 +273,9 @@ def test_notice_publish_edit_delete_and_the_family_month_view(
     card.locator("img").wait_for()
     screenshot(family, "portal-notices")
     family.get_by_role("link", name="2020年10月").click()
-    assert family.locator("article.notice-card").all_inner_texts()[0].find("九月懇親活動") >= 0
+    # wait for the month page itself: reading the cards at once may catch the page mid-load
+    expect(family).to_have_url(re.compile(r"month=2020-10"))
+    expect(family.locator("article.notice-card").first).to_contain_text("九月懇親活動")
     family.goto("/notices?month=2020-11")
     family.locator("article.notice-card", has_text="測試機關聯絡簿1007-2").get_by_role(
         "link", name="詳細內容→"
