@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text
 
-from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage, metadata, schema
+from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage, metadata, schema, tables
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS, UtcDateTime
+from contactbook.adapters.storage.sqlalchemy.converter import FACILITIES, STAFF
 from contactbook.testing.storage_contract import make_facility, make_staff, seed
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
@@ -68,6 +69,23 @@ def test_migrate_again_changes_nothing(empty_storage: SqlAlchemyStorage) -> None
     assert empty_storage.schema_revision() == schema.head_revision()
     with empty_storage.unit_of_work() as uow:
         assert uow.facilities.list() == [make_facility()]
+
+
+def test_staff_rows_from_before_0004_get_session_version_one(
+    empty_storage: SqlAlchemyStorage,
+) -> None:
+    """0004 adds a NOT NULL column to a table that may hold members already."""
+    with empty_storage.engine.begin() as connection:
+        schema.upgrade(connection, "0003")
+        connection.execute(tables.facilities.insert().values(FACILITIES.to_row(make_facility())))
+        staff_row = STAFF.to_row(make_staff())
+        del staff_row["session_version"]
+        connection.execute(tables.staff.insert().values(staff_row))
+    empty_storage.migrate()
+    with empty_storage.unit_of_work() as uow:
+        member = uow.staff.by_username("chen")
+    assert member is not None and member.session_version == 1
+    assert member == make_staff()
 
 
 def test_drift_is_detected(empty_storage: SqlAlchemyStorage) -> None:

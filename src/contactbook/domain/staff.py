@@ -42,7 +42,9 @@ class StaffMember:
     ``totp`` is the confirmed second factor (None: not enrolled); ``totp_pending``
     one being enrolled, which replaces it once a code from it is confirmed.
     ``reset_token_hash`` / ``reset_expires_at``: a password reset an admin started,
-    stored only as the token's digest, single use.
+    stored only as the token's digest, single use. ``session_version`` goes up when
+    the password is reset or the second factor cleared: front ends end the sessions
+    begun under an older one (``version`` goes up on every change, logins too).
     """
 
     id: str
@@ -60,6 +62,7 @@ class StaffMember:
     totp_pending: TotpFactor | None = None
     reset_token_hash: str | None = None
     reset_expires_at: datetime | None = None
+    session_version: int = 1
     version: int = 1
 
     @property

@@ -981,6 +981,7 @@ class StorageContract:
             totp_pending=TotpFactor("KRSXG5CTMVRXEZLU" * 2, ("fake$hash-3",), 1),
             reset_token_hash="d" * 64,
             reset_expires_at=at(2),
+            session_version=3,
             version=4,
         )
         assert_every_field_set(full)
@@ -1210,6 +1211,21 @@ class StorageContract:
     def test_staff_count_of_an_empty_storage_is_zero(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
             assert uow.staff.count() == 0
+            assert list(uow.staff.list()) == []
+
+    def test_staff_list_by_username_all_or_of_one_facility(self, world: Storage) -> None:
+        with world.unit_of_work() as uow:
+            uow.staff.add(make_staff("staff-Bai", name="白雅婷"))
+            uow.staff.add(make_staff("staff-other", facility_code=OTHER_FACILITY))
+            uow.commit()
+        with world.unit_of_work() as uow:
+            every = [member.id for member in uow.staff.list()]
+            ours = [member.id for member in uow.staff.list(FACILITY)]
+            theirs = list(uow.staff.list(OTHER_FACILITY))
+        # by username without regard to case: agency, Bai, chen, other
+        assert every == [AGENCY_STAFF, "staff-Bai", STAFF, "staff-other"]
+        assert ours == ["staff-Bai", STAFF]
+        assert theirs == [make_staff("staff-other", facility_code=OTHER_FACILITY)]
 
     def test_facilities_list_every_facility(self, world: Storage) -> None:
         with world.unit_of_work() as uow:

@@ -951,6 +951,12 @@ class MemoryStaffRepository:
     def count(self) -> int:
         return len(self._table.rows)
 
+    def list(self, facility_code: str | None = None) -> Sequence[StaffMember]:
+        found = self._table.where(
+            lambda member: facility_code is None or member.facility_code == facility_code
+        )
+        return sorted(found, key=_username_key)
+
 
 class MemoryAuditRepository:
     """The append-only audit trail, unique by ``seq`` (the hash chain's order)."""

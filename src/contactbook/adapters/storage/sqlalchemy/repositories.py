@@ -580,6 +580,12 @@ class SqlStaffRepository:
         ).scalar_one()
         return int(total)
 
+    def list(self, facility_code: str | None = None) -> Sequence[StaffMember]:
+        statement = self._rows.select().order_by(tables.staff.c.username_key)
+        if facility_code is not None:
+            statement = statement.where(tables.staff.c.facility_code == facility_code)
+        return self._rows.all(statement)
+
 
 class SqlInmateRepository:
     """Inmates; a call number names one current inmate per facility."""

@@ -229,6 +229,8 @@ staff = Table(
     Column("totp_pending", JsonText, nullable=True),
     Column("reset_token_hash", String(128), nullable=True),
     _when("reset_expires_at", nullable=True),
+    # Added by migration 0004: front ends end sessions begun under an older value.
+    Column("session_version", Integer, nullable=False, server_default="1"),
     _version(),
     Index(None, "facility_code"),
     **_MYSQL_TABLE,
