@@ -343,6 +343,12 @@ def _confirm_totp(world: World, p: Any) -> Any:
     return world.book.staff.confirm_totp(p, code)
 
 
+def _clear_totp(world: World, p: Any) -> Any:
+    """klp.no-admin starts an enrollment (enough to clear), then ``p`` clears it."""
+    world.book.staff.enroll_totp(world.principals["klp.no-admin"])
+    return world.book.staff.clear_totp(p, world.ids["klp_staff"])
+
+
 def _apply(world: World, p: Any) -> Any:
     return world.book.applications.apply(
         p,
@@ -577,6 +583,7 @@ ROWS: dict[str, Row] = {
     # -- staff ------------------------------------------------------------------------------------
     "staff.authenticate": public(),
     "staff.bootstrap_admin": public(),
+    "staff.clear_totp": Row("staff_object", _clear_totp, role=R.ADMIN),
     "staff.complete_reset": public(),
     "staff.confirm_totp": Row("any_staff", _confirm_totp),
     "staff.create": Row(
@@ -588,6 +595,12 @@ ROWS: dict[str, Row] = {
     ),
     "staff.enroll_totp": Row("any_staff", lambda w, p: w.book.staff.enroll_totp(p)),
     "staff.get": Row("any_staff", lambda w, p: w.book.staff.get(p)),
+    "staff.members": Row("staff_scope", lambda w, p: w.book.staff.members(p), role=R.ADMIN),
+    "staff.session_valid": Row(
+        "any_staff",
+        lambda w, p: w.book.staff.session_valid(p) or False,
+        overrides={OTHER_FAMILY: FALSE, NO_PRINCIPAL: FALSE},
+    ),
     "staff.start_reset": Row(
         "staff_object",
         lambda w, p: w.book.staff.start_reset(p, w.ids["klp_staff"]),

@@ -29,6 +29,7 @@ class MessageCause(enum.StrEnum):
     ACCOUNT_ALREADY_VERIFIED = "account_already_verified"
     VERIFY_BEFORE_RESET = "verify_before_reset"
     STAFF_PASSWORD_RESET = "staff_password_reset"
+    STAFF_TOTP_CLEARED = "staff_totp_cleared"
     APPLICATION_APPROVED = "application_approved"
     APPLICATION_PARTLY_APPROVED = "application_partly_approved"
     APPLICATION_REJECTED = "application_rejected"

@@ -29,9 +29,12 @@ class StaffPrincipal:
     ``totp_enrollment_required``: TOTP is required (``Settings.require_staff_totp``)
     but this member has not enrolled; such a principal may only call
     ``staff.enroll_totp`` / ``staff.confirm_totp`` (others refuse
-    ``totp_enrollment_required``) and must log in again afterwards."""
+    ``totp_enrollment_required``) and must log in again afterwards.
+    ``session_version`` lets front ends end other sessions after a password reset
+    or a cleared authenticator (``staff.session_valid``)."""
 
     staff_id: str
     totp_enrollment_required: bool = False
     origin: str = ""
     """Where the request came from (see ``FamilyPrincipal.origin``)."""
+    session_version: int = attrs.field(default=1, kw_only=True)

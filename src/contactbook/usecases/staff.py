@@ -14,6 +14,10 @@ named person. Admins never set or see a staff member's new password: they start
 a reset (``start_reset``), which mails the member a one-time link when the member
 has an e-mail address, or else returns the one-time token for the admin to hand
 over out of band; only the member chooses the password (``complete_reset``).
+A member who lost the authenticator and the recovery codes asks another admin to
+clear the factor (``clear_totp``), then enrolls again. Both a completed reset and
+a cleared factor move the member's ``session_version`` on, which ends the other
+sessions of a front end that checks ``session_valid``.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class StaffView:
     roles: frozenset[Role]
     email: str = ""
     totp_enrolled: bool = False
+    active: bool = True
+    session_version: int = 1
 
 
 @attrs.frozen
@@ -103,6 +109,8 @@ def _view(member: StaffMember) -> StaffView:
         member.roles,
         email=member.email.value if member.email else "",
         totp_enrolled=member.has_totp,
+        active=member.active,
+        session_version=member.session_version,
     )
 
 
@@ -225,6 +233,31 @@ class Staff:
             member = self._member(uow, staff)  # deny by default: not staff, not found
         return _view(member)
 
+    def members(self, admin: StaffPrincipal, facility_code: str | None = None) -> list[StaffView]:
+        """The staff accounts an admin manages, by username: those of ``facility_code``
+        (which must be in the admin's scope), else every one in scope — for an Agency
+        admin, Agency staff and every facility's."""
+        with self._ctx.uow() as uow:
+            acting = access.staff_with_role(uow, admin, Role.ADMIN)
+            if facility_code is not None:
+                access.require_scope(acting, facility_code)
+                if uow.facilities.get(facility_code) is None:
+                    raise NotFound("facility_not_found")
+            found = uow.staff.list(facility_code or acting.facility_code)
+        return [_view(member) for member in found]
+
+    def session_valid(self, staff: StaffPrincipal) -> bool:
+        """Whether a front end's session for ``staff`` may go on: the member is still
+        active and neither a password reset nor a cleared authenticator has moved
+        its ``session_version`` on since the principal was issued."""
+        if not isinstance(staff, StaffPrincipal):
+            return False
+        with self._ctx.uow() as uow:
+            member = uow.staff.get(staff.staff_id)
+        return (
+            member is not None and member.active and member.session_version == staff.session_version
+        )
+
     # -- login -----------------------------------------------------------------
 
     def authenticate(
@@ -295,7 +328,11 @@ class Staff:
                 details=details,
             )
             uow.commit()
-        return StaffPrincipal(member.id, totp_enrollment_required=enrollment_required)
+        return StaffPrincipal(
+            member.id,
+            totp_enrollment_required=enrollment_required,
+            session_version=member.session_version,
+        )
 
     def _count_failure(
         self, uow: UnitOfWork, member: StaffMember, now: datetime, outcome: str
@@ -393,7 +430,54 @@ class Staff:
             )
             record(ctx, uow, member, "staff.confirm_totp", "staff", member.id)
             uow.commit()
-        return StaffPrincipal(member.id)
+        return StaffPrincipal(member.id, session_version=member.session_version)
+
+    def clear_totp(self, admin: StaffPrincipal, staff_id: str) -> None:
+        """Clear the second factor of a member in scope who lost it (authenticator and
+        recovery codes): the member's other sessions end, and the next login asks
+        for a new enrollment where ``require_staff_totp`` is on.
+
+        The member is told by mail when it has an address. Refusals: ``NotFound``
+        (no such active member in scope), ``Conflict("totp_not_enrolled")``,
+        ``PermissionDenied("totp_clear_own")`` — an admin replaces its own factor by
+        enrolling again, so one person alone never takes a factor off an account."""
+        ctx = self._ctx
+        with ctx.uow() as uow:
+            acting = access.staff_with_role(uow, admin, Role.ADMIN)
+            member = uow.staff.get(staff_id)
+            if member is None or not member.active:
+                raise NotFound()
+            access.require_scope(acting, member.facility_code)
+            if member.id == acting.id:
+                raise PermissionDenied("totp_clear_own")
+            if member.totp is None and member.totp_pending is None:
+                raise Conflict("totp_not_enrolled")
+            uow.staff.replace(
+                member,
+                member.changed(
+                    totp=None, totp_pending=None, session_version=member.session_version + 1
+                ),
+            )
+            if member.email is not None:
+                queue_mail(
+                    ctx,
+                    uow,
+                    MessageCause.STAFF_TOTP_CLEARED,
+                    to=member.email.value,
+                    account=None,
+                    name=member.name,
+                    username=member.username,
+                )
+            record(
+                ctx,
+                uow,
+                acting,
+                "staff.clear_totp",
+                "staff",
+                member.id,
+                facility_code=member.facility_code,
+            )
+            uow.commit()
 
     # -- password reset ------------------------------------------------------------
 
@@ -479,6 +563,7 @@ class Staff:
                     reset_expires_at=None,
                     failed_logins=0,
                     locked_until=None,
+                    session_version=member.session_version + 1,
                 ),
             )
             if member.email is not None:

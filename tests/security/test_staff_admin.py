@@ -1,0 +1,234 @@
+"""Admins list the staff in their scope and clear a lost authenticator; a password
+reset or a cleared authenticator ends the member's other sessions."""
+
+from __future__ import annotations
+
+import attrs
+import pyotp
+import pytest
+
+import contactbook
+from contactbook.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+)
+from contactbook.usecases.settings import Settings
+from contactbook.usecases.staff import StaffView, TotpEnrollment
+from tests.security.conftest import STAFF_PASSWORD, BookFactory, audit_events, clock, mails_to
+
+MEI_EMAIL = "mei.chen@example.gov.tw"
+REVIEWER = [contactbook.Role.REVIEWER]
+
+
+class _World:
+    """The Agency admin (enrolled), facilities A01 and B02, an A01 admin, and two
+    A01 reviewers (陳美玲 with an e-mail address, 李華 without) and one of B02."""
+
+    def __init__(self, make_book: BookFactory, *, required: bool = True) -> None:
+        self.book = book = make_book(settings=Settings(require_staff_totp=required))
+        book.staff.bootstrap_admin("agency.admin", "矯正署管理者", STAFF_PASSWORD)
+        self.agency = self.enroll(book.staff.authenticate("agency.admin", STAFF_PASSWORD))[0]
+        book.facilities.add(self.agency, "A01", "法務部矯正署臺北監獄")
+        book.facilities.add(self.agency, "B02", "法務部矯正署臺中監獄")
+        admin_roles = [contactbook.Role.ADMIN]
+        self.a01_admin_id = book.staff.create(
+            self.agency, "a01.admin", "張志明", STAFF_PASSWORD, "A01", admin_roles
+        ).id
+        self.mei = book.staff.create(
+            self.agency, "mei.chen", "陳美玲", STAFF_PASSWORD, "A01", REVIEWER, email=MEI_EMAIL
+        ).id
+        self.li = book.staff.create(
+            self.agency, "li.hua", "李華", STAFF_PASSWORD, "A01", REVIEWER
+        ).id
+        self.b02 = book.staff.create(
+            self.agency, "b02.reviewer", "林怡君", STAFF_PASSWORD, "B02", REVIEWER
+        ).id
+
+    def code(self, secret: str) -> str:
+        clock(self.book).advance(seconds=30)  # a new time step: codes are single use
+        return pyotp.TOTP(secret).at(self.book.context.now())
+
+    def enroll(
+        self, principal: contactbook.StaffPrincipal
+    ) -> tuple[contactbook.StaffPrincipal, TotpEnrollment]:
+        enrollment = self.book.staff.enroll_totp(principal)
+        confirmed = self.book.staff.confirm_totp(principal, self.code(enrollment.secret))
+        return confirmed, enrollment
+
+    def login(self, username: str, secret: str | None) -> contactbook.StaffPrincipal:
+        code = self.code(secret) if secret else None
+        return self.book.staff.authenticate(username, STAFF_PASSWORD, code)
+
+    def a01_admin(self) -> contactbook.StaffPrincipal:
+        return self.enroll(self.book.staff.authenticate("a01.admin", STAFF_PASSWORD))[0]
+
+
+# -- listing -----------------------------------------------------------------------------
+
+
+def test_a_facility_admin_lists_its_facility_by_username(make_book: BookFactory) -> None:
+    world = _World(make_book)
+    listed = world.book.staff.members(world.a01_admin())
+    assert [m.username for m in listed] == ["a01.admin", "li.hua", "mei.chen"]
+    mei = next(m for m in listed if m.username == "mei.chen")
+    assert (mei.name, mei.facility_code, mei.email, mei.totp_enrolled, mei.active) == (
+        "陳美玲",
+        "A01",
+        MEI_EMAIL,
+        False,
+        True,
+    )
+    secrets = {"password_hash", "totp", "totp_pending", "reset_token_hash"}
+    assert not secrets & set(attrs.fields_dict(StaffView))  # a view never carries them
+
+
+def test_an_agency_admin_lists_everyone_or_one_facility(make_book: BookFactory) -> None:
+    world = _World(make_book)
+    every = [m.username for m in world.book.staff.members(world.agency)]
+    assert every == ["a01.admin", "agency.admin", "b02.reviewer", "li.hua", "mei.chen"]
+    b02 = [m.username for m in world.book.staff.members(world.agency, "B02")]
+    assert b02 == ["b02.reviewer"]
+
+
+def test_listing_is_refused_outside_the_scope_and_without_the_role(
+    make_book: BookFactory,
+) -> None:
+    world = _World(make_book)
+    a01_admin = world.a01_admin()
+    with pytest.raises(NotFound):
+        world.book.staff.members(a01_admin, "B02")
+    with pytest.raises(NotFound) as refused:
+        world.book.staff.members(world.agency, "Z99")
+    assert refused.value.code == "facility_not_found"
+    mei = world.book.staff.authenticate("mei.chen", STAFF_PASSWORD)
+    with pytest.raises(PermissionDenied) as refused:
+        world.book.staff.members(mei)
+    assert refused.value.code == "totp_enrollment_required"
+    mei = world.enroll(mei)[0]
+    with pytest.raises(PermissionDenied) as refused:
+        world.book.staff.members(mei)
+    assert refused.value.code == "role_required"
+
+
+# -- clearing a lost authenticator ----------------------------------------------------------
+
+
+def test_clearing_a_lost_authenticator_lets_the_member_enroll_again(
+    make_book: BookFactory,
+) -> None:
+    world = _World(make_book)
+    book = world.book
+    mei, lost = world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))
+    with pytest.raises(AuthenticationFailed) as refused:
+        book.staff.authenticate("mei.chen", STAFF_PASSWORD)
+    assert refused.value.code == "totp_required"
+
+    book.staff.clear_totp(world.a01_admin(), world.mei)
+
+    assert not book.staff.session_valid(mei)  # the other sessions end
+    after = book.staff.authenticate("mei.chen", STAFF_PASSWORD)  # the password alone
+    assert after.totp_enrollment_required
+    assert after.session_version == mei.session_version + 1
+    # the lost secret and its recovery codes no longer make a full login
+    for old in (world.code(lost.secret), lost.recovery_codes[0]):
+        assert book.staff.authenticate("mei.chen", STAFF_PASSWORD, old).totp_enrollment_required
+    renewed, enrollment = world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))
+    assert book.staff.session_valid(renewed)
+    assert world.login("mei.chen", enrollment.secret).staff_id == world.mei
+
+
+def test_the_member_is_told_by_mail_and_the_clearing_is_audited(make_book: BookFactory) -> None:
+    world = _World(make_book)
+    book = world.book
+    world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))
+    a01_admin = world.a01_admin()
+    book.staff.clear_totp(a01_admin, world.mei)
+
+    mail = mails_to(book, MEI_EMAIL)[-1]
+    assert mail.subject.startswith("便民服務後臺管理系統 兩步驟驗證已清除")
+    assert "mei.chen" in mail.body and "其他已登入的裝置已登出" in mail.body
+    assert "Back-office two-step verification cleared" in mail.subject
+    [event] = audit_events(book, "staff.clear_totp")
+    assert (event.actor_id, event.target_id, event.facility_code, event.outcome) == (
+        a01_admin.staff_id,
+        world.mei,
+        "A01",
+        "success",
+    )
+
+
+def test_a_pending_enrollment_alone_is_cleared_too(make_book: BookFactory) -> None:
+    world = _World(make_book, required=False)
+    book = world.book
+    mei = book.staff.authenticate("mei.chen", STAFF_PASSWORD)
+    started = book.staff.enroll_totp(mei)
+    book.staff.clear_totp(world.agency, world.mei)
+    with pytest.raises(Conflict) as refused:
+        book.staff.confirm_totp(mei, world.code(started.secret))
+    assert refused.value.code == "totp_not_enrolling"
+    assert book.staff.authenticate("mei.chen", STAFF_PASSWORD).staff_id == world.mei
+
+
+def test_clearing_refusals(make_book: BookFactory) -> None:
+    world = _World(make_book)
+    book = world.book
+    a01_admin = world.a01_admin()
+    with pytest.raises(Conflict) as refused:  # 李華 never enrolled
+        book.staff.clear_totp(a01_admin, world.li)
+    assert refused.value.code == "totp_not_enrolled"
+    with pytest.raises(PermissionDenied) as refused:  # one's own: enroll again instead
+        book.staff.clear_totp(a01_admin, a01_admin.staff_id)
+    assert refused.value.code == "totp_clear_own"
+    b02 = world.enroll(book.staff.authenticate("b02.reviewer", STAFF_PASSWORD))[0]
+    with pytest.raises(NotFound):  # another facility's member does not exist for A01
+        book.staff.clear_totp(a01_admin, world.b02)
+    with pytest.raises(NotFound):  # nor does an Agency member
+        book.staff.clear_totp(a01_admin, world.agency.staff_id)
+    with pytest.raises(NotFound):
+        book.staff.clear_totp(a01_admin, "no-such-member")
+    mei = world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))[0]
+    with pytest.raises(PermissionDenied) as refused:  # a reviewer is no admin
+        book.staff.clear_totp(mei, world.b02)
+    assert refused.value.code == "role_required"
+    assert book.staff.session_valid(b02) and book.staff.session_valid(mei)  # all unchanged
+    assert audit_events(book, "staff.clear_totp") == []
+
+
+def test_refusals_have_messages_in_both_languages() -> None:
+    own = PermissionDenied("totp_clear_own")
+    assert own.message("zh_TW").startswith("不能清除自己的兩步驟驗證")
+    assert own.message("en").startswith("You cannot clear your own two-step verification")
+    assert Conflict("totp_not_enrolled").message() == "此人員尚未設定兩步驟驗證，無須清除。"
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+def test_a_completed_password_reset_ends_the_other_sessions(make_book: BookFactory) -> None:
+    world = _World(make_book, required=False)
+    book = world.book
+    li = book.staff.authenticate("li.hua", STAFF_PASSWORD)
+    assert book.staff.session_valid(li)
+    token = book.staff.start_reset(world.agency, world.li).token
+    assert token is not None
+    assert book.staff.session_valid(li)  # starting a reset changes nothing yet
+    book.staff.complete_reset(world.li, token, "a-new-staff-passphrase")
+    assert not book.staff.session_valid(li)
+    fresh = book.staff.authenticate("li.hua", "a-new-staff-passphrase")
+    assert fresh.session_version == li.session_version + 1
+    assert book.staff.session_valid(fresh)
+
+
+def test_session_valid_is_false_for_strangers_and_deactivated(make_book: BookFactory) -> None:
+    world = _World(make_book, required=False)
+    book = world.book
+    assert not book.staff.session_valid(contactbook.StaffPrincipal("no-such-member"))
+    assert not book.staff.session_valid(None)  # type: ignore[arg-type]
+    with book.storage.unit_of_work() as uow:
+        member = uow.staff.get(world.li)
+        assert member is not None
+        uow.staff.replace(member, member.changed(active=False))
+        uow.commit()
+    assert not book.staff.session_valid(contactbook.StaffPrincipal(world.li))
