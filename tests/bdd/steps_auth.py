@@ -322,7 +322,32 @@ def auth_staff_enrolled(world: World, auth_screens: AuthScreens, username: str) 
 def auth_staff_with_code(world: World, auth_screens: AuthScreens, username: str) -> None:
     code = _code(world, auth_screens.enrollments[username].secret)
     auth_screens.last_code = code
-    _staff_login(world, username, code)
+    principal = _staff_login(world, username, code)
+    if principal is not None:
+        auth_screens.principals[username] = principal
+
+
+def _staff_id(world: World, username: str) -> str:
+    with world.book.storage.unit_of_work() as uow:
+        member = uow.staff.by_username(username)
+    assert member is not None, username
+    return member.id
+
+
+@when(step_re("管理者清除 {username} 的兩步驟驗證"))
+def auth_clear_totp(world: World, username: str) -> None:
+    staff_id = _staff_id(world, username)
+    world.attempt(lambda: world.book.staff.clear_totp(world.admin, staff_id))
+
+
+@when("管理者清除自己的兩步驟驗證")
+def auth_clear_own_totp(world: World) -> None:
+    world.attempt(lambda: world.book.staff.clear_totp(world.admin, world.admin.staff_id))
+
+
+@then(step_re("{username} 原本的登入階段已失效"))
+def auth_staff_session_ended(world: World, auth_screens: AuthScreens, username: str) -> None:
+    assert not world.book.staff.session_valid(auth_screens.principals[username])
 
 
 @when(step_re("{username} 以密碼及剛才用過的驗證碼再次登入後臺"))
