@@ -6,13 +6,15 @@ Every command reads its adapters from the same URLs as ``contactbook.open``
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -22,6 +24,8 @@ import contactbook
 from contactbook.errors import ContactBookError
 
 __all__ = ["main"]
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 _DATABASE = click.option(
     "--database",
@@ -74,6 +78,17 @@ def _open(database: str, files: str, mail: str, sms: str) -> contactbook.Contact
     return contactbook.open(database=database, files=files, mail=mail, sms=sms)
 
 
+def _options(*options: Callable[[_Command], _Command]) -> Callable[[_Command], _Command]:
+    """Several options as one decorator, listed in ``--help`` in the order given."""
+
+    def apply(command: _Command) -> _Command:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
 _FILES = click.option(
     "--files", envvar="CONTACTBOOK_FILES_URL", default="var/files", show_default=True
 )
@@ -97,14 +112,31 @@ _PASSWORD = click.option(
 )
 _TOTP = click.option("--totp", "totp_code", default=None, help="Their current TOTP code.")
 
+_ADAPTERS = _options(_DATABASE, _FILES, _MAIL, _SMS)
+"""Where the book keeps its data and sends its messages (as ``contactbook.open``)."""
+_ACTING_STAFF = _options(_AS_STAFF, _PASSWORD, _TOTP)
+"""Who acts: a staff member's login."""
 
-def _staff(
-    book: contactbook.ContactBook, username: str, password: str, totp_code: str | None
-) -> contactbook.StaffPrincipal:
+
+@contextlib.contextmanager
+def _acting(
+    database: str,
+    files: str,
+    mail: str,
+    sms: str,
+    username: str,
+    password: str,
+    totp_code: str | None,
+) -> Iterator[tuple[contactbook.ContactBook, contactbook.StaffPrincipal]]:
+    """The book and the signed-in staff member; a refusal of the library (a wrong
+    password included) ends the command with its message, and the book is closed."""
+    book = _open(database, files, mail, sms)
     try:
-        return book.staff.authenticate(username, password, totp_code)
+        yield book, book.staff.authenticate(username, password, totp_code)
     except ContactBookError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        book.close()
 
 
 @main.group()
@@ -115,13 +147,8 @@ def roster() -> None:
 @roster.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--facility", required=True, help="Facility code, e.g. KLP.")
-@_AS_STAFF
-@_PASSWORD
-@_TOTP
-@_DATABASE
-@_FILES
-@_MAIL
-@_SMS
+@_ACTING_STAFF
+@_ADAPTERS
 def roster_import(
     csv_file: Path,
     facility: str,
@@ -136,10 +163,8 @@ def roster_import(
     """Make FACILITY's current inmates exactly the rows of CSV_FILE (UTF-8, header row:
     call_number,name,gender,birth_date,education_grade,admitted_on,admitted_here_on,
     custody_type,is_juvenile,has_minor_children,restrictions)."""
-    book = _open(database, files, mail, sms)
     console = Console()
-    try:
-        admin = _staff(book, username, password, totp_code)
+    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
         with csv_file.open(encoding="utf-8-sig", newline="") as stream:
             rows: list[dict[str, Any]] = list(csv.DictReader(stream))
         cleaned = [
@@ -148,10 +173,6 @@ def roster_import(
         ]
         with console.status("importing"):
             report = book.inmates.import_roster(admin, cleaned, facility_code=facility)
-    except ContactBookError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        book.close()
     console.print(
         f"added {report.added}, updated {report.updated}, left {report.left}, "
         f"rejected {len(report.rejected)}"
@@ -185,13 +206,8 @@ def staff() -> None:
     hide_input=True,
     confirmation_prompt=True,
 )
-@_AS_STAFF
-@_PASSWORD
-@_TOTP
-@_DATABASE
-@_FILES
-@_MAIL
-@_SMS
+@_ACTING_STAFF
+@_ADAPTERS
 def staff_create(
     new_username: str,
     name: str,
@@ -208,9 +224,7 @@ def staff_create(
     sms: str,
 ) -> None:
     """Create a staff account within the acting administrator's scope."""
-    book = _open(database, files, mail, sms)
-    try:
-        admin = _staff(book, username, password, totp_code)
+    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
         view = book.staff.create(
             admin,
             new_username,
@@ -220,20 +234,13 @@ def staff_create(
             [contactbook.Role(role) for role in roles],
             email=email,
         )
-    except ContactBookError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        book.close()
     click.echo(f"created {view.username} ({', '.join(sorted(r.value for r in view.roles))})")
 
 
 @main.command("sweep-files")
 @click.option("--grace-hours", default=24.0, show_default=True)
 @click.option("--no-verify-hashes", is_flag=True, help="Skip re-reading every file.")
-@_DATABASE
-@_FILES
-@_MAIL
-@_SMS
+@_ADAPTERS
 def sweep_files(
     grace_hours: float, no_verify_hashes: bool, database: str, files: str, mail: str, sms: str
 ) -> None:
@@ -258,10 +265,7 @@ def sweep_files(
 
 
 @main.command("retention")
-@_DATABASE
-@_FILES
-@_MAIL
-@_SMS
+@_ADAPTERS
 def retention(database: str, files: str, mail: str, sms: str) -> None:
     """Remove what no retention period keeps (old posts, their files, messages, closed
     accounts); the periods are the book's Settings."""
@@ -295,12 +299,7 @@ def serve() -> None:
 
 
 @main.command("dispatch")
-@_DATABASE
-@click.option("--files", envvar="CONTACTBOOK_FILES_URL", default="var/files", show_default=True)
-@click.option(
-    "--mail", envvar="CONTACTBOOK_MAIL_URL", default="folder:var/outbox", show_default=True
-)
-@click.option("--sms", envvar="CONTACTBOOK_SMS_URL", default="memory://", show_default=True)
+@_ADAPTERS
 @click.option("--batch", default=100, show_default=True, help="Messages per batch.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between batches.")
 @click.option("--once", is_flag=True, help="Send one batch and stop.")
@@ -336,12 +335,7 @@ def dispatch(
 
 
 @main.command("expire")
-@_DATABASE
-@click.option("--files", envvar="CONTACTBOOK_FILES_URL", default="var/files", show_default=True)
-@click.option(
-    "--mail", envvar="CONTACTBOOK_MAIL_URL", default="folder:var/outbox", show_default=True
-)
-@click.option("--sms", envvar="CONTACTBOOK_SMS_URL", default="memory://", show_default=True)
+@_ADAPTERS
 def expire(database: str, files: str, mail: str, sms: str) -> None:
     """Expire pending posts past their review deadline (run daily)."""
     book = _open(database, files, mail, sms)
@@ -358,10 +352,7 @@ def demo() -> None:
 
 
 @demo.command("seed")
-@_DATABASE
-@_FILES
-@_MAIL
-@_SMS
+@_ADAPTERS
 def demo_seed(database: str, files: str, mail: str, sms: str) -> None:
     """Seed fictional facilities, inmates, staff and a family (once) and print the logins."""
     _web()
