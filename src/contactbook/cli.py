@@ -1,4 +1,5 @@
-"""The ``contactbook`` console script: database upgrades and the background workers.
+"""The ``contactbook`` console script: database upgrades, the background workers, and
+staff administration (accounts, password resets, lost authenticators).
 
 Every command reads its adapters from the same URLs as ``contactbook.open``
 (options or the CONTACTBOOK_*_URL environment variables).
@@ -19,9 +20,11 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.progress import track
+from rich.table import Table
 
 import contactbook
-from contactbook.errors import ContactBookError
+from contactbook.errors import ContactBookError, NotFound
+from contactbook.usecases.staff import StaffView
 
 __all__ = ["main"]
 
@@ -235,6 +238,93 @@ def staff_create(
             email=email,
         )
     click.echo(f"created {view.username} ({', '.join(sorted(r.value for r in view.roles))})")
+
+
+def _member_named(
+    book: contactbook.ContactBook, admin: contactbook.StaffPrincipal, username: str
+) -> StaffView:
+    """The member with ``username`` among those ``admin`` manages (else NotFound)."""
+    wanted = username.strip().casefold()
+    for member in book.staff.members(admin):
+        if member.username == wanted:
+            return member
+    raise NotFound()
+
+
+@staff.command("list")
+@click.option("--facility", default=None, help="Only this facility's members.")
+@_ACTING_STAFF
+@_ADAPTERS
+def staff_list(
+    facility: str | None,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    database: str,
+    files: str,
+    mail: str,
+    sms: str,
+) -> None:
+    """The staff accounts the acting administrator manages."""
+    table = Table("username", "name", "facility", "roles", "TOTP", "active")
+    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+        for member in book.staff.members(admin, facility):
+            table.add_row(
+                member.username,
+                member.name,
+                member.facility_code or "(Agency)",
+                ", ".join(sorted(role.value for role in member.roles)),
+                "yes" if member.totp_enrolled else "no",
+                "yes" if member.active else "no",
+            )
+    Console().print(table)
+
+
+@staff.command("reset-password")
+@click.argument("member_username")
+@_ACTING_STAFF
+@_ADAPTERS
+def staff_reset_password(
+    member_username: str,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    database: str,
+    files: str,
+    mail: str,
+    sms: str,
+) -> None:
+    """Start a password reset of MEMBER_USERNAME: the member gets a one-time link by
+    mail, or (without an address) you get a one-time token to hand over in person.
+    Only the member chooses the new password."""
+    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+        ticket = book.staff.start_reset(admin, _member_named(book, admin, member_username).id)
+    if ticket.mailed_to is not None:
+        click.echo(f"reset link mailed to {ticket.mailed_to}")
+    else:
+        click.echo("no e-mail address: hand this one-time reset token to the member in person")
+        click.echo(ticket.token)
+
+
+@staff.command("clear-totp")
+@click.argument("member_username")
+@_ACTING_STAFF
+@_ADAPTERS
+def staff_clear_totp(
+    member_username: str,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    database: str,
+    files: str,
+    mail: str,
+    sms: str,
+) -> None:
+    """Clear the lost authenticator of MEMBER_USERNAME (not your own): the member's
+    sessions end and the next sign-in sets up a new one."""
+    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+        book.staff.clear_totp(admin, _member_named(book, admin, member_username).id)
+    click.echo(f"two-step verification of {member_username.strip().casefold()} cleared")
 
 
 @main.command("sweep-files")

@@ -1,9 +1,10 @@
-"""The console script: schema upgrades and one dispatcher batch."""
+"""The console script: schema upgrades, workers, roster import and staff administration."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -196,3 +197,85 @@ def test_retention_reports_what_it_removed(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "delivered posts 0" in result.output
     assert "closed accounts 0" in result.output
+
+
+def _staff_command(tmp_path: Path, url: str, *args: str) -> Any:
+    """``contactbook staff ARGS`` as the Agency admin of ``_admin_book``."""
+    return CliRunner().invoke(
+        main,
+        [
+            "staff",
+            *args,
+            "--as",
+            "agency.admin",
+            "--password",
+            ADMIN_PASSWORD,
+            "--database",
+            url,
+            "--files",
+            str(tmp_path / "files"),
+            "--mail",
+            f"folder:{tmp_path / 'outbox'}",
+        ],
+    )
+
+
+def _with_reviewers(tmp_path: Path) -> str:
+    """``_admin_book`` plus two KLP reviewers: 陳美玲 (e-mail, TOTP set up) and 李華."""
+    url = _admin_book(tmp_path)
+    book = contactbook.open(database=url, files=str(tmp_path / "files"), mail="memory://")
+    admin = book.staff.authenticate("agency.admin", ADMIN_PASSWORD)
+    role = [contactbook.Role.REVIEWER]
+    book.staff.create(
+        admin, "mei.chen", "陳美玲", ADMIN_PASSWORD, "KLP", role, email="mei.chen@example.gov.tw"
+    )
+    book.staff.create(admin, "li.hua", "李華", ADMIN_PASSWORD, "KLP", role)
+    book.staff.enroll_totp(book.staff.authenticate("mei.chen", ADMIN_PASSWORD))
+    book.close()
+    return url
+
+
+def test_staff_list_shows_the_members_in_scope(tmp_path: Path) -> None:
+    url = _with_reviewers(tmp_path)
+    result = _staff_command(tmp_path, url, "list", "--facility", "KLP")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "KLP" in line]
+    assert [line.split()[1] for line in lines] == ["li.hua", "mei.chen"]
+    everyone = _staff_command(tmp_path, url, "list")
+    assert "agency.admin" in everyone.output and "(Agency)" in everyone.output
+
+
+def test_staff_reset_password_mails_a_link_or_prints_a_token(tmp_path: Path) -> None:
+    url = _with_reviewers(tmp_path)
+    mailed = _staff_command(tmp_path, url, "reset-password", "mei.chen")
+    assert mailed.exit_code == 0, mailed.output
+    assert "reset link mailed to me*****" in mailed.output
+    handed = _staff_command(tmp_path, url, "reset-password", "LI.HUA")
+    assert handed.exit_code == 0, handed.output
+    token = handed.output.strip().splitlines()[-1]
+    book = contactbook.open(database=url, files=str(tmp_path / "files"), mail="memory://")
+    li = next(
+        m
+        for m in book.staff.members(book.staff.authenticate("agency.admin", ADMIN_PASSWORD))
+        if m.username == "li.hua"
+    )
+    book.staff.complete_reset(li.id, token, "a-new-staff-passphrase")
+    assert book.staff.authenticate("li.hua", "a-new-staff-passphrase").staff_id == li.id
+    book.close()
+
+
+def test_staff_clear_totp_and_its_refusals(tmp_path: Path) -> None:
+    url = _with_reviewers(tmp_path)
+    cleared = _staff_command(tmp_path, url, "clear-totp", "mei.chen")
+    assert cleared.exit_code == 0, cleared.output
+    assert "two-step verification of mei.chen cleared" in cleared.output
+    again = _staff_command(tmp_path, url, "clear-totp", "mei.chen")
+    assert again.exit_code == 1
+    assert (
+        "此人員尚未設定兩步驟驗證，無須清除。" in again.output
+        and "[totp_not_enrolled]" in again.output
+    )
+    own = _staff_command(tmp_path, url, "clear-totp", "agency.admin")
+    assert own.exit_code == 1 and "[totp_clear_own]" in own.output
+    nobody = _staff_command(tmp_path, url, "clear-totp", "no.such.member")
+    assert nobody.exit_code == 1 and "[not_found]" in nobody.output
