@@ -38,7 +38,8 @@ class ContactBookError(Exception):
         super().__init__(self.code)
 
     def message(self, locale: str = "zh_TW") -> str:
-        """The text a person reads, in ``locale`` (``zh_TW`` or ``en``)."""
+        """The text a person reads, in ``locale`` (``zh_TW`` or ``en``; tags such as
+        ``zh-TW`` or ``en-US`` read the same catalogs)."""
         from contactbook.i18n import translate
 
         return translate(f"error.{self.code}", locale, **self.params)

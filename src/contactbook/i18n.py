@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOCALES", "catalog", "translate", "use_catalog_dir"]
+__all__ = ["LOCALES", "catalog", "shipped_locale", "translate", "use_catalog_dir"]
 
 LOCALES = ("zh_TW", "en")
 DOMAIN = "contactbook"
@@ -45,13 +45,22 @@ def catalog(locale: str) -> dict[str, str]:
     return texts
 
 
+def shipped_locale(locale: str) -> str:
+    """The catalog a locale tag reads: any Chinese tag (``zh-TW``, ``zh_Hant_TW``,
+    ``zh``) reads ``zh_TW``, any English one (``en-US``) ``en``; others stay as given
+    (an override directory may have them) and fall back to English."""
+    language = locale.replace("-", "_").split("_", 1)[0].casefold()
+    return {"zh": "zh_TW", "en": "en"}.get(language, locale)
+
+
 def translate(msgid: str, locale: str = "zh_TW", /, **params: Any) -> str:
     """The text of ``msgid`` in ``locale`` with ``{name}`` fields filled in.
 
-    Falls back to English, then to the msgid itself, so a missing text is
-    visible but never a crash; a missing parameter is left empty.
+    ``locale`` may be written as a browser sends it (``zh-TW``, ``en-US``): see
+    :func:`shipped_locale`. Falls back to English, then to the msgid itself, so a
+    missing text is visible but never a crash; a missing parameter is left empty.
     """
-    text = catalog(locale).get(msgid) or catalog("en").get(msgid) or msgid
+    text = catalog(shipped_locale(locale)).get(msgid) or catalog("en").get(msgid) or msgid
     if not params and "{" not in text:
         return text  # a label: nothing to fill in (read for every row of a list)
     try:

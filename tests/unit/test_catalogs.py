@@ -121,3 +121,13 @@ def test_labels_and_messages_are_chinese_first() -> None:
 
 def test_missing_text_falls_back_to_the_msgid() -> None:
     assert translate("no.such.text", "zh_TW") == "no.such.text"
+
+
+@pytest.mark.parametrize("tag", ["zh_TW", "zh-TW", "zh-tw", "zh_Hant_TW", "zh-Hant-TW", "zh"])
+def test_a_chinese_locale_tag_reads_the_chinese_catalog(tag: str) -> None:
+    assert errors.PermissionDenied("totp_clear_own").message(tag).startswith("不能清除自己")
+
+
+@pytest.mark.parametrize("tag", ["en", "en-US", "en_GB", "fr-FR"])
+def test_other_locale_tags_read_english(tag: str) -> None:
+    assert translate("error.account_locked", tag) == translate("error.account_locked", "en")
