@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
+import attrs
 import click
 from rich.console import Console
 from rich.progress import track
@@ -117,29 +119,53 @@ _TOTP = click.option("--totp", "totp_code", default=None, help="Their current TO
 
 _ADAPTERS = _options(_DATABASE, _FILES, _MAIL, _SMS)
 """Where the book keeps its data and sends its messages (as ``contactbook.open``)."""
-_ACTING_STAFF = _options(_AS_STAFF, _PASSWORD, _TOTP)
-"""Who acts: a staff member's login."""
+_LOGIN_OPTIONS = _options(_AS_STAFF, _PASSWORD, _TOTP)
 
 
-@contextlib.contextmanager
-def _acting(
-    database: str,
-    files: str,
-    mail: str,
-    sms: str,
-    username: str,
-    password: str,
-    totp_code: str | None,
-) -> Iterator[tuple[contactbook.ContactBook, contactbook.StaffPrincipal]]:
-    """The book and the signed-in staff member; a refusal of the library (a wrong
-    password included) ends the command with its message, and the book is closed."""
-    book = _open(database, files, mail, sms)
-    try:
-        yield book, book.staff.authenticate(username, password, totp_code)
-    except ContactBookError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        book.close()
+@attrs.frozen
+class _StaffLogin:
+    """Who acts (a staff member's login) and on which book (the adapter URLs)."""
+
+    username: str
+    password: str = attrs.field(repr=False)
+    totp_code: str | None = attrs.field(repr=False)
+    database: str
+    files: str
+    mail: str
+    sms: str
+
+    @contextlib.contextmanager
+    def signed_in(self) -> Iterator[tuple[contactbook.ContactBook, contactbook.StaffPrincipal]]:
+        """The book and the signed-in member; a refusal of the library (a wrong password
+        included) ends the command with its message, and the book is closed."""
+        book = _open(self.database, self.files, self.mail, self.sms)
+        try:
+            yield book, book.staff.authenticate(self.username, self.password, self.totp_code)
+        except ContactBookError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            book.close()
+
+
+def _as_staff(command: Callable[..., None]) -> Callable[..., None]:
+    """The login and adapter options, handed to ``command`` as one ``login`` argument."""
+
+    @functools.wraps(command)
+    def run(
+        *args: Any,
+        username: str,
+        password: str,
+        totp_code: str | None,
+        database: str,
+        files: str,
+        mail: str,
+        sms: str,
+        **kwargs: Any,
+    ) -> None:
+        login = _StaffLogin(username, password, totp_code, database, files, mail, sms)
+        command(*args, login=login, **kwargs)
+
+    return _LOGIN_OPTIONS(_ADAPTERS(run))
 
 
 @main.group()
@@ -150,24 +176,17 @@ def roster() -> None:
 @roster.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--facility", required=True, help="Facility code, e.g. KLP.")
-@_ACTING_STAFF
-@_ADAPTERS
+@_as_staff
 def roster_import(
     csv_file: Path,
     facility: str,
-    username: str,
-    password: str,
-    totp_code: str | None,
-    database: str,
-    files: str,
-    mail: str,
-    sms: str,
+    login: _StaffLogin,
 ) -> None:
     """Make FACILITY's current inmates exactly the rows of CSV_FILE (UTF-8, header row:
     call_number,name,gender,birth_date,education_grade,admitted_on,admitted_here_on,
     custody_type,is_juvenile,has_minor_children,restrictions)."""
     console = Console()
-    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+    with login.signed_in() as (book, admin):
         with csv_file.open(encoding="utf-8-sig", newline="") as stream:
             rows: list[dict[str, Any]] = list(csv.DictReader(stream))
         cleaned = [
@@ -209,8 +228,7 @@ def staff() -> None:
     hide_input=True,
     confirmation_prompt=True,
 )
-@_ACTING_STAFF
-@_ADAPTERS
+@_as_staff
 def staff_create(
     new_username: str,
     name: str,
@@ -218,16 +236,10 @@ def staff_create(
     roles: tuple[str, ...],
     email: str | None,
     new_password: str,
-    username: str,
-    password: str,
-    totp_code: str | None,
-    database: str,
-    files: str,
-    mail: str,
-    sms: str,
+    login: _StaffLogin,
 ) -> None:
     """Create a staff account within the acting administrator's scope."""
-    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+    with login.signed_in() as (book, admin):
         view = book.staff.create(
             admin,
             new_username,
@@ -253,21 +265,14 @@ def _member_named(
 
 @staff.command("list")
 @click.option("--facility", default=None, help="Only this facility's members.")
-@_ACTING_STAFF
-@_ADAPTERS
+@_as_staff
 def staff_list(
     facility: str | None,
-    username: str,
-    password: str,
-    totp_code: str | None,
-    database: str,
-    files: str,
-    mail: str,
-    sms: str,
+    login: _StaffLogin,
 ) -> None:
     """The staff accounts the acting administrator manages."""
     table = Table("username", "name", "facility", "roles", "TOTP", "active")
-    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+    with login.signed_in() as (book, admin):
         for member in book.staff.members(admin, facility):
             table.add_row(
                 member.username,
@@ -282,22 +287,15 @@ def staff_list(
 
 @staff.command("reset-password")
 @click.argument("member_username")
-@_ACTING_STAFF
-@_ADAPTERS
+@_as_staff
 def staff_reset_password(
     member_username: str,
-    username: str,
-    password: str,
-    totp_code: str | None,
-    database: str,
-    files: str,
-    mail: str,
-    sms: str,
+    login: _StaffLogin,
 ) -> None:
     """Start a password reset of MEMBER_USERNAME: the member gets a one-time link by
     mail, or (without an address) you get a one-time token to hand over in person.
     Only the member chooses the new password."""
-    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+    with login.signed_in() as (book, admin):
         ticket = book.staff.start_reset(admin, _member_named(book, admin, member_username).id)
     if ticket.mailed_to is not None:
         click.echo(f"reset link mailed to {ticket.mailed_to}")
@@ -308,21 +306,14 @@ def staff_reset_password(
 
 @staff.command("clear-totp")
 @click.argument("member_username")
-@_ACTING_STAFF
-@_ADAPTERS
+@_as_staff
 def staff_clear_totp(
     member_username: str,
-    username: str,
-    password: str,
-    totp_code: str | None,
-    database: str,
-    files: str,
-    mail: str,
-    sms: str,
+    login: _StaffLogin,
 ) -> None:
     """Clear the lost authenticator of MEMBER_USERNAME (not your own): the member's
     sessions end and the next sign-in sets up a new one."""
-    with _acting(database, files, mail, sms, username, password, totp_code) as (book, admin):
+    with login.signed_in() as (book, admin):
         book.staff.clear_totp(admin, _member_named(book, admin, member_username).id)
     click.echo(f"two-step verification of {member_username.strip().casefold()} cleared")
 

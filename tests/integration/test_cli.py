@@ -87,6 +87,27 @@ def _admin_book(tmp_path: Path) -> str:
     return url
 
 
+def _as_admin(tmp_path: Path, url: str, *args: str, input: str | None = None) -> Any:
+    """``contactbook ARGS`` as the Agency admin of ``_admin_book``."""
+    return CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--as",
+            "agency.admin",
+            "--password",
+            ADMIN_PASSWORD,
+            "--database",
+            url,
+            "--files",
+            str(tmp_path / "files"),
+            "--mail",
+            f"folder:{tmp_path / 'outbox'}",
+        ],
+        input=input,
+    )
+
+
 def test_roster_import_reports_rejected_rows_by_file_line(tmp_path: Path) -> None:
     url = _admin_book(tmp_path)
     roster = tmp_path / "roster.csv"
@@ -97,24 +118,7 @@ def test_roster_import_reports_rejected_rows_by_file_line(tmp_path: Path) -> Non
         "0619,葉志明,男,否,isolation\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(
-        main,
-        [
-            "roster",
-            "import",
-            str(roster),
-            "--facility",
-            "KLP",
-            "--as",
-            "agency.admin",
-            "--password",
-            ADMIN_PASSWORD,
-            "--database",
-            url,
-            "--files",
-            str(tmp_path / "files"),
-        ],
-    )
+    result = _as_admin(tmp_path, url, "roster", "import", str(roster), "--facility", "KLP")
     assert result.exit_code == 1, result.output
     assert "added 2, updated 0, left 0, rejected 1" in result.output
     assert "line 3: call_number_format" in result.output
@@ -122,27 +126,11 @@ def test_roster_import_reports_rejected_rows_by_file_line(tmp_path: Path) -> Non
 
 def test_staff_create_asks_for_the_new_password(tmp_path: Path) -> None:
     url = _admin_book(tmp_path)
-    result = CliRunner().invoke(
-        main,
-        [
-            "staff",
-            "create",
-            "klp.reviewer",
-            "--name",
-            "陳審核",
-            "--facility",
-            "KLP",
-            "--role",
-            "reviewer",
-            "--as",
-            "agency.admin",
-            "--password",
-            ADMIN_PASSWORD,
-            "--database",
-            url,
-            "--files",
-            str(tmp_path / "files"),
-        ],
+    result = _as_admin(
+        tmp_path,
+        url,
+        *("staff", "create", "klp.reviewer", "--name", "陳審核", "--facility", "KLP"),
+        *("--role", "reviewer"),
         input="a-long-staff-passphrase\na-long-staff-passphrase\n",
     )
     assert result.exit_code == 0, result.output
@@ -199,27 +187,6 @@ def test_retention_reports_what_it_removed(tmp_path: Path) -> None:
     assert "closed accounts 0" in result.output
 
 
-def _staff_command(tmp_path: Path, url: str, *args: str) -> Any:
-    """``contactbook staff ARGS`` as the Agency admin of ``_admin_book``."""
-    return CliRunner().invoke(
-        main,
-        [
-            "staff",
-            *args,
-            "--as",
-            "agency.admin",
-            "--password",
-            ADMIN_PASSWORD,
-            "--database",
-            url,
-            "--files",
-            str(tmp_path / "files"),
-            "--mail",
-            f"folder:{tmp_path / 'outbox'}",
-        ],
-    )
-
-
 def _with_reviewers(tmp_path: Path) -> str:
     """``_admin_book`` plus two KLP reviewers: 陳美玲 (e-mail, TOTP set up) and 李華."""
     url = _admin_book(tmp_path)
@@ -237,20 +204,20 @@ def _with_reviewers(tmp_path: Path) -> str:
 
 def test_staff_list_shows_the_members_in_scope(tmp_path: Path) -> None:
     url = _with_reviewers(tmp_path)
-    result = _staff_command(tmp_path, url, "list", "--facility", "KLP")
+    result = _as_admin(tmp_path, url, "staff", "list", "--facility", "KLP")
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "KLP" in line]
     assert [line.split()[1] for line in lines] == ["li.hua", "mei.chen"]
-    everyone = _staff_command(tmp_path, url, "list")
+    everyone = _as_admin(tmp_path, url, "staff", "list")
     assert "agency.admin" in everyone.output and "(Agency)" in everyone.output
 
 
 def test_staff_reset_password_mails_a_link_or_prints_a_token(tmp_path: Path) -> None:
     url = _with_reviewers(tmp_path)
-    mailed = _staff_command(tmp_path, url, "reset-password", "mei.chen")
+    mailed = _as_admin(tmp_path, url, "staff", "reset-password", "mei.chen")
     assert mailed.exit_code == 0, mailed.output
     assert "reset link mailed to me*****" in mailed.output
-    handed = _staff_command(tmp_path, url, "reset-password", "LI.HUA")
+    handed = _as_admin(tmp_path, url, "staff", "reset-password", "LI.HUA")
     assert handed.exit_code == 0, handed.output
     token = handed.output.strip().splitlines()[-1]
     book = contactbook.open(database=url, files=str(tmp_path / "files"), mail="memory://")
@@ -266,16 +233,16 @@ def test_staff_reset_password_mails_a_link_or_prints_a_token(tmp_path: Path) -> 
 
 def test_staff_clear_totp_and_its_refusals(tmp_path: Path) -> None:
     url = _with_reviewers(tmp_path)
-    cleared = _staff_command(tmp_path, url, "clear-totp", "mei.chen")
+    cleared = _as_admin(tmp_path, url, "staff", "clear-totp", "mei.chen")
     assert cleared.exit_code == 0, cleared.output
     assert "two-step verification of mei.chen cleared" in cleared.output
-    again = _staff_command(tmp_path, url, "clear-totp", "mei.chen")
+    again = _as_admin(tmp_path, url, "staff", "clear-totp", "mei.chen")
     assert again.exit_code == 1
     assert (
         "此人員尚未設定兩步驟驗證，無須清除。" in again.output
         and "[totp_not_enrolled]" in again.output
     )
-    own = _staff_command(tmp_path, url, "clear-totp", "agency.admin")
+    own = _as_admin(tmp_path, url, "staff", "clear-totp", "agency.admin")
     assert own.exit_code == 1 and "[totp_clear_own]" in own.output
-    nobody = _staff_command(tmp_path, url, "clear-totp", "no.such.member")
+    nobody = _as_admin(tmp_path, url, "staff", "clear-totp", "no.such.member")
     assert nobody.exit_code == 1 and "[not_found]" in nobody.output
