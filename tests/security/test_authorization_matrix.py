@@ -349,6 +349,17 @@ def _clear_totp(world: World, p: Any) -> Any:
     return world.book.staff.clear_totp(p, world.ids["klp_staff"])
 
 
+def _reactivate(world: World, p: Any) -> Any:
+    """klp.no-publisher is deactivated by the Agency admin (if not yet), then ``p``
+    reactivates it."""
+    agency = world.principals["agency"]
+    target = world.principals["klp.no-publisher"]
+    assert isinstance(target, contactbook.StaffPrincipal)
+    if any(m.id == target.staff_id and m.active for m in world.book.staff.members(agency)):
+        world.book.staff.deactivate(agency, target.staff_id)
+    return world.book.staff.reactivate(p, target.staff_id)
+
+
 def _apply(world: World, p: Any) -> Any:
     return world.book.applications.apply(
         p,
@@ -586,6 +597,17 @@ ROWS: dict[str, Row] = {
     "staff.clear_totp": Row("staff_object", _clear_totp, role=R.ADMIN),
     "staff.complete_reset": public(),
     "staff.confirm_totp": Row("any_staff", _confirm_totp),
+    "staff.deactivate": Row(
+        "staff_object",
+        lambda w, p: w.book.staff.deactivate(p, w.ids["klp_staff"]),
+        role=R.ADMIN,
+    ),
+    "staff.reactivate": Row("staff_object", _reactivate, role=R.ADMIN),
+    "staff.set_roles": Row(
+        "staff_object",
+        lambda w, p: w.book.staff.set_roles(p, w.ids["klp_staff"], [R.REVIEWER]),
+        role=R.ADMIN,
+    ),
     "staff.create": Row(
         "staff_object",
         lambda w, p: w.book.staff.create(

@@ -1,5 +1,6 @@
-"""Admins list the staff in their scope and clear a lost authenticator; a password
-reset or a cleared authenticator ends the member's other sessions."""
+"""Admins list the staff in their scope, change roles, deactivate accounts and clear a
+lost authenticator; a password reset, a cleared authenticator or a deactivation ends
+the member's other sessions."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import contactbook
 from contactbook.errors import (
     AuthenticationFailed,
     Conflict,
+    InvalidToken,
     NotFound,
     PermissionDenied,
+    ValidationError,
 )
 from contactbook.usecases.settings import Settings
 from contactbook.usecases.staff import StaffView, TotpEnrollment
@@ -232,3 +235,82 @@ def test_session_valid_is_false_for_strangers_and_deactivated(make_book: BookFac
         uow.staff.replace(member, member.changed(active=False))
         uow.commit()
     assert not book.staff.session_valid(contactbook.StaffPrincipal(world.li))
+
+
+# -- roles and deactivation ------------------------------------------------------------------
+
+
+def test_a_deactivated_member_cannot_sign_in_until_reactivated(make_book: BookFactory) -> None:
+    world = _World(make_book)
+    book = world.book
+    mei, enrollment = world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))
+    a01_admin = world.a01_admin()
+
+    view = book.staff.deactivate(a01_admin, world.mei)
+
+    assert not view.active
+    assert not book.staff.session_valid(mei)
+    with pytest.raises(NotFound):
+        book.staff.get(mei)
+    with pytest.raises(AuthenticationFailed) as refused:  # as for an unknown username
+        world.login("mei.chen", enrollment.secret)
+    assert refused.value.code == "authentication_failed"
+    listed = {m.username: m.active for m in book.staff.members(a01_admin)}
+    assert listed["mei.chen"] is False  # still listed, to be reactivated
+    assert book.staff.reactivate(a01_admin, world.mei).active
+    assert world.login("mei.chen", enrollment.secret).staff_id == world.mei  # same factor
+    actions = [e.action for e in audit_events(book) if e.target_id == world.mei]
+    assert actions[-3:] == ["staff.deactivate", "staff.reactivate", "staff.login"]
+
+
+def test_deactivation_cancels_a_started_password_reset(make_book: BookFactory) -> None:
+    world = _World(make_book, required=False)
+    book = world.book
+    token = book.staff.start_reset(world.agency, world.li).token
+    assert token is not None
+    book.staff.deactivate(world.agency, world.li)
+    book.staff.reactivate(world.agency, world.li)
+    with pytest.raises(InvalidToken):
+        book.staff.complete_reset(world.li, token, "a-new-staff-passphrase")
+
+
+def test_new_roles_take_effect_at_the_members_next_call(make_book: BookFactory) -> None:
+    world = _World(make_book, required=False)
+    book = world.book
+    mei = book.staff.authenticate("mei.chen", STAFF_PASSWORD)
+    book.applications.queue(mei)  # a reviewer
+    view = book.staff.set_roles(world.agency, world.mei, [contactbook.Role.PUBLISHER])
+    assert view.roles == frozenset({contactbook.Role.PUBLISHER})
+    with pytest.raises(PermissionDenied) as refused:
+        book.applications.queue(mei)
+    assert refused.value.code == "role_required"
+    [event] = audit_events(book, "staff.set_roles")
+    assert dict(event.details) == {"roles": "publisher"}
+
+
+def test_role_and_activity_refusals(make_book: BookFactory) -> None:
+    world = _World(make_book, required=False)
+    book = world.book
+    a01_admin = book.staff.authenticate("a01.admin", STAFF_PASSWORD)
+    with pytest.raises(ValidationError) as invalid:
+        book.staff.set_roles(a01_admin, world.mei, [])
+    assert invalid.value.code == "roles_required"
+    for change in (
+        lambda: book.staff.set_roles(a01_admin, a01_admin.staff_id, REVIEWER),
+        lambda: book.staff.deactivate(a01_admin, a01_admin.staff_id),
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            change()
+        assert refused.value.code == "staff_own_account"
+    with pytest.raises(NotFound):  # another facility's member
+        book.staff.deactivate(a01_admin, world.b02)
+    with pytest.raises(NotFound):  # an Agency member
+        book.staff.set_roles(a01_admin, world.agency.staff_id, REVIEWER)
+    with pytest.raises(Conflict) as conflict:
+        book.staff.reactivate(a01_admin, world.mei)
+    assert conflict.value.code == "staff_active"
+    book.staff.deactivate(a01_admin, world.mei)
+    with pytest.raises(Conflict) as conflict:
+        book.staff.deactivate(a01_admin, world.mei)
+    assert conflict.value.code == "staff_inactive"
+    assert conflict.value.message() == "此帳號已停用。"

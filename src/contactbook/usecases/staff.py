@@ -246,6 +246,79 @@ class Staff:
             found = uow.staff.list(facility_code or acting.facility_code)
         return [_view(member) for member in found]
 
+    def _managed(
+        self, uow: UnitOfWork, admin: StaffPrincipal, staff_id: str, own: str = "staff_own_account"
+    ) -> tuple[StaffMember, StaffMember]:
+        """The acting admin and another member in its scope, active or not.
+
+        ``NotFound`` for a member out of scope; ``PermissionDenied(own)`` for the admin
+        itself — no one alone changes their own roles, locks themselves out or takes
+        their own second factor off."""
+        acting = access.staff_with_role(uow, admin, Role.ADMIN)
+        member = uow.staff.get(staff_id)
+        if member is None:
+            raise NotFound()
+        access.require_scope(acting, member.facility_code)
+        if member.id == acting.id:
+            raise PermissionDenied(own)
+        return acting, member
+
+    def set_roles(self, admin: StaffPrincipal, staff_id: str, roles: Iterable[Role]) -> StaffView:
+        """Give a member in scope exactly ``roles`` (at least one); they take effect at
+        the member's next call, as roles are re-read every time."""
+        ctx = self._ctx
+        role_set = frozenset(Role(r) for r in roles)
+        if not role_set:
+            raise ValidationError("roles_required", fields={"roles": "roles_required"})
+        with ctx.uow() as uow:
+            acting, member = self._managed(uow, admin, staff_id)
+            changed = member.changed(roles=role_set)
+            uow.staff.replace(member, changed)
+            record(
+                ctx,
+                uow,
+                acting,
+                "staff.set_roles",
+                "staff",
+                member.id,
+                facility_code=member.facility_code,
+                details={"roles": ",".join(sorted(role_set))},
+            )
+            uow.commit()
+        return _view(changed)
+
+    def deactivate(self, admin: StaffPrincipal, staff_id: str) -> StaffView:
+        """Close the account of a member in scope who left (there are no shared accounts
+        to hand on): logins fail as for an unknown username, the member's sessions end
+        and a started password reset is cancelled. ``Conflict("staff_inactive")`` if
+        already closed."""
+        return self._set_active(admin, staff_id, active=False)
+
+    def reactivate(self, admin: StaffPrincipal, staff_id: str) -> StaffView:
+        """Open a deactivated account again (same password and second factor);
+        ``Conflict("staff_active")`` if it is open."""
+        return self._set_active(admin, staff_id, active=True)
+
+    def _set_active(self, admin: StaffPrincipal, staff_id: str, *, active: bool) -> StaffView:
+        ctx = self._ctx
+        with ctx.uow() as uow:
+            acting, member = self._managed(uow, admin, staff_id)
+            if member.active == active:
+                raise Conflict("staff_active" if active else "staff_inactive")
+            changes: dict[str, Any] = {"active": active}
+            if not active:
+                changes.update(
+                    session_version=member.session_version + 1,
+                    reset_token_hash=None,
+                    reset_expires_at=None,
+                )
+            changed = member.changed(**changes)
+            uow.staff.replace(member, changed)
+            action = "staff.reactivate" if active else "staff.deactivate"
+            record(ctx, uow, acting, action, "staff", member.id, facility_code=member.facility_code)
+            uow.commit()
+        return _view(changed)
+
     def session_valid(self, staff: StaffPrincipal) -> bool:
         """Whether a front end's session for ``staff`` may go on: the member is still
         active and neither a password reset nor a cleared authenticator has moved
@@ -443,13 +516,9 @@ class Staff:
         enrolling again, so one person alone never takes a factor off an account."""
         ctx = self._ctx
         with ctx.uow() as uow:
-            acting = access.staff_with_role(uow, admin, Role.ADMIN)
-            member = uow.staff.get(staff_id)
-            if member is None or not member.active:
+            acting, member = self._managed(uow, admin, staff_id, own="totp_clear_own")
+            if not member.active:
                 raise NotFound()
-            access.require_scope(acting, member.facility_code)
-            if member.id == acting.id:
-                raise PermissionDenied("totp_clear_own")
             if member.totp is None and member.totp_pending is None:
                 raise Conflict("totp_not_enrolled")
             uow.staff.replace(
