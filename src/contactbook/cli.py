@@ -205,6 +205,9 @@ def roster_import(
         sys.exit(1)
 
 
+_ROLE = click.Choice([role.value for role in contactbook.Role])
+
+
 @main.group()
 def staff() -> None:
     """Staff accounts (one per person; no shared accounts)."""
@@ -214,13 +217,7 @@ def staff() -> None:
 @click.argument("new_username")
 @click.option("--name", required=True)
 @click.option("--facility", default=None, help="Facility code; omit for Agency staff.")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    required=True,
-    type=click.Choice([role.value for role in contactbook.Role]),
-)
+@click.option("--role", "roles", multiple=True, required=True, type=_ROLE)
 @click.option("--email", default=None, help="Where reset links are mailed.")
 @click.option(
     "--new-password",
@@ -316,6 +313,38 @@ def staff_clear_totp(
     with login.signed_in() as (book, admin):
         book.staff.clear_totp(admin, _member_named(book, admin, member_username).id)
     click.echo(f"two-step verification of {member_username.strip().casefold()} cleared")
+
+
+@staff.command("set-roles")
+@click.argument("member_username")
+@click.option("--role", "roles", multiple=True, required=True, type=_ROLE)
+@_as_staff
+def staff_set_roles(member_username: str, roles: tuple[str, ...], login: _StaffLogin) -> None:
+    """Give MEMBER_USERNAME exactly these roles (not yourself)."""
+    with login.signed_in() as (book, admin):
+        member = _member_named(book, admin, member_username)
+        view = book.staff.set_roles(admin, member.id, [contactbook.Role(r) for r in roles])
+    click.echo(f"{view.username}: {', '.join(sorted(r.value for r in view.roles))}")
+
+
+@staff.command("deactivate")
+@click.argument("member_username")
+@_as_staff
+def staff_deactivate(member_username: str, login: _StaffLogin) -> None:
+    """Close the account of MEMBER_USERNAME, who left: sign-ins fail, sessions end."""
+    with login.signed_in() as (book, admin):
+        view = book.staff.deactivate(admin, _member_named(book, admin, member_username).id)
+    click.echo(f"{view.username} deactivated")
+
+
+@staff.command("reactivate")
+@click.argument("member_username")
+@_as_staff
+def staff_reactivate(member_username: str, login: _StaffLogin) -> None:
+    """Open the deactivated account of MEMBER_USERNAME again."""
+    with login.signed_in() as (book, admin):
+        view = book.staff.reactivate(admin, _member_named(book, admin, member_username).id)
+    click.echo(f"{view.username} reactivated")
 
 
 @main.command("sweep-files")

@@ -246,3 +246,20 @@ def test_staff_clear_totp_and_its_refusals(tmp_path: Path) -> None:
     assert own.exit_code == 1 and "[totp_clear_own]" in own.output
     nobody = _as_admin(tmp_path, url, "staff", "clear-totp", "no.such.member")
     assert nobody.exit_code == 1 and "[not_found]" in nobody.output
+
+
+def test_staff_set_roles_deactivate_and_reactivate(tmp_path: Path) -> None:
+    url = _with_reviewers(tmp_path)
+    roles = _as_admin(tmp_path, url, "staff", "set-roles", "li.hua", "--role", "publisher")
+    assert roles.exit_code == 0, roles.output
+    assert "li.hua: publisher" in roles.output
+    closed = _as_admin(tmp_path, url, "staff", "deactivate", "li.hua")
+    assert closed.exit_code == 0 and "li.hua deactivated" in closed.output
+    listed = _as_admin(tmp_path, url, "staff", "list", "--facility", "KLP").output
+    assert [line.split()[-2] for line in listed.splitlines() if "li.hua" in line] == ["no"]
+    again = _as_admin(tmp_path, url, "staff", "deactivate", "li.hua")
+    assert again.exit_code == 1 and "[staff_inactive]" in again.output
+    opened = _as_admin(tmp_path, url, "staff", "reactivate", "li.hua")
+    assert opened.exit_code == 0 and "li.hua reactivated" in opened.output
+    own = _as_admin(tmp_path, url, "staff", "deactivate", "agency.admin")
+    assert own.exit_code == 1 and "[staff_own_account]" in own.output
