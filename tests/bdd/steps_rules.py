@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import pytest
 from pytest_bdd import given, parsers, then, when
 
 import contactbook
@@ -230,6 +231,34 @@ def facility_staff(world: World, facility: str, name: str, username: str, roles:
 )
 def agency_staff(world: World, name: str, username: str, roles: str) -> None:
     _create_staff(world, None, name, username, roles)
+
+
+def _member(world: World, name: str) -> Any:
+    with world.book.storage.unit_of_work() as uow:
+        member = uow.staff.get(world.staff[name].staff_id)
+    assert member is not None, name
+    return member
+
+
+@when(_re("管理者停用 {name} 的帳號"))
+def deactivate_staff(world: World, name: str) -> None:
+    staff_id = world.staff[name].staff_id
+    world.attempt(lambda: world.book.staff.deactivate(world.admin, staff_id))
+
+
+@when(_re("管理者將 {name} 的角色改為 {roles}"))
+def set_staff_roles(world: World, name: str, roles: str) -> None:
+    staff_id = world.staff[name].staff_id
+    wanted = [_by_label(contactbook.Role, text) for text in roles.split("、")]
+    world.attempt(lambda: world.book.staff.set_roles(world.admin, staff_id, wanted))
+
+
+@then(_re("{name} 以原密碼登入後臺被拒，錯誤代碼為 {code}"))
+def staff_login_refused(world: World, name: str, code: str) -> None:
+    username = _member(world, name).username
+    with pytest.raises(errors.AuthenticationFailed) as refused:
+        world.book.staff.authenticate(username, STAFF_PASSWORD)
+    assert refused.value.code == code
 
 
 @given(_re("{family} 已選擇接收送達通知"))
