@@ -244,16 +244,21 @@ async def family(request: Request) -> contactbook.FamilyPrincipal:
 
 
 async def staff(request: Request) -> contactbook.StaffPrincipal:
-    """The signed-in staff member (password and, when required, TOTP)."""
+    """The signed-in staff member (password and, when required, TOTP); the session
+    ends here once a password reset or a cleared authenticator moved the member's
+    session version on, or the member was deactivated."""
     staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, str) or not request.session.get("staff_ok"):
+    version = request.session.get("staff_session_version")
+    if (
+        not isinstance(staff_id, str)
+        or not isinstance(version, int)
+        or not request.session.get("staff_ok")
+    ):
         raise StaffRequired()
-    principal = contactbook.StaffPrincipal(staff_id)
-    try:
-        await call(book_of(request).staff.get, principal)
-    except NotFound:
+    principal = contactbook.StaffPrincipal(staff_id, session_version=version)
+    if not await call(book_of(request).staff.session_valid, principal):
         session_of(request).end()
-        raise StaffRequired() from None
+        raise StaffRequired()
     return principal
 
 

@@ -32,8 +32,12 @@ SECRET = "test-secret-key-" + "s" * 32
 
 
 @pytest.fixture
-def book() -> Iterator[contactbook.ContactBook]:
-    clock = MovableClock(START)
+def clock() -> MovableClock:
+    return MovableClock(START)
+
+
+@pytest.fixture
+def book(clock: MovableClock) -> Iterator[contactbook.ContactBook]:
     book = memory_book(clock=clock, hasher=FastPasswordHasher())
     seed_facilities(book)
     family_with_grant(book, clock, "memory://", EMAIL, "陳美玲", "22345678")
@@ -478,3 +482,75 @@ def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
     by_recovery = staff_totp_login(client_for(totp_book), recovery[0])
     assert by_recovery.headers["location"] == "/admin"
     totp_book.close()
+
+
+# -- staff sessions -------------------------------------------------------------------------
+
+
+def sign_in_staff(
+    client: TestClient, username: str, password: str = STAFF_PASSWORD, code: str = ""
+) -> Any:
+    token = csrf(client, "/admin/login")
+    return client.post(
+        "/admin/login",
+        data={"csrf_token": token, "username": username, "password": password, "code": code},
+        follow_redirects=False,
+    )
+
+
+def enroll_totp(book: contactbook.ContactBook, clock: MovableClock, username: str) -> str:
+    """Enroll ``username``'s authenticator through the API; its secret, for codes."""
+    principal = book.staff.authenticate(username, STAFF_PASSWORD)
+    enrollment = book.staff.enroll_totp(principal)
+    book.staff.confirm_totp(principal, pyotp.TOTP(enrollment.secret).at(clock.now()))
+    clock.advance(minutes=1)  # the next code is a fresh one
+    return enrollment.secret
+
+
+def id_of(book: contactbook.ContactBook, username: str) -> str:
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    (member,) = [m for m in book.staff.members(admin) if m.username == username]
+    return member.id
+
+
+def signed_out(client: TestClient) -> bool:
+    response = client.get("/admin", follow_redirects=False)
+    return response.status_code == 303 and response.headers["location"] == "/admin/login"
+
+
+def test_a_staff_session_ends_when_another_admin_clears_its_authenticator(
+    book: contactbook.ContactBook, clock: MovableClock
+) -> None:
+    secret = enroll_totp(book, clock, "klp.reviewer")
+    member, bystander = client_for(book), client_for(book)
+    signed_in = sign_in_staff(member, "klp.reviewer", code=pyotp.TOTP(secret).at(clock.now()))
+    assert signed_in.headers["location"] == "/admin"
+    assert sign_in_staff(bystander, "agency.admin").headers["location"] == "/admin"
+    assert member.get("/admin").status_code == 200
+
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    book.staff.clear_totp(admin, id_of(book, "klp.reviewer"))
+
+    assert signed_out(member)
+    assert signed_out(member)  # the ended session stays ended
+    assert bystander.get("/admin").status_code == 200  # nobody else is signed out
+
+
+def test_a_staff_session_ends_when_the_member_completes_a_password_reset(
+    book: contactbook.ContactBook,
+) -> None:
+    member = client_for(book)
+    staff_login(member)
+    assert member.get("/admin").status_code == 200
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    reviewer = id_of(book, "klp.reviewer")
+    ticket = book.staff.start_reset(admin, reviewer)
+    assert ticket.token
+    assert member.get("/admin").status_code == 200  # starting a reset ends nothing
+
+    book.staff.complete_reset(reviewer, ticket.token, "a-brand-new-staff-passphrase")
+
+    assert signed_out(member)
+    again = client_for(book)
+    sign_in_staff(again, "klp.reviewer", "a-brand-new-staff-passphrase")
+    assert again.get("/admin").status_code == 200
