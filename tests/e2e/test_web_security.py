@@ -554,3 +554,129 @@ def test_a_staff_session_ends_when_the_member_completes_a_password_reset(
     again = client_for(book)
     sign_in_staff(again, "klp.reviewer", "a-brand-new-staff-passphrase")
     assert again.get("/admin").status_code == 200
+
+
+# -- 人員管理 -------------------------------------------------------------------------------
+
+PUBLISHER_EMAIL = "klp.publisher@example.com"
+
+
+def add_staff(book: contactbook.ContactBook) -> None:
+    """A facility admin and a publisher with an e-mail address at KLP, a DJS reviewer."""
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    for username, name, facility, roles, email in (
+        ("klp.admin", "林管理", "KLP", [contactbook.Role.ADMIN], None),
+        ("klp.publisher", "吳督導", "KLP", [contactbook.Role.PUBLISHER], PUBLISHER_EMAIL),
+        ("djs.reviewer", "黃審核", "DJS", [contactbook.Role.REVIEWER], None),
+    ):
+        book.staff.create(admin, username, name, STAFF_PASSWORD, facility, roles, email=email)
+
+
+def staff_row(page: str, username: str) -> str:
+    """The table row of ``username`` on /admin/staff ("" when it is not listed)."""
+    match = re.search(rf'<tr data-staff="{re.escape(username)}">.*?</tr>', page, re.DOTALL)
+    return match.group(0) if match else ""
+
+
+def listed(page: str) -> set[str]:
+    return set(re.findall(r'<tr data-staff="([^"]+)">', page))
+
+
+def staff_post(client: TestClient, path: str, **data: str) -> Any:
+    return client.post(path, data={"csrf_token": csrf(client, "/admin"), **data})
+
+
+def test_the_staff_page_refuses_a_member_without_the_admin_role(
+    book: contactbook.ContactBook,
+) -> None:
+    add_staff(book)
+    client = client_for(book)
+    staff_login(client)  # klp.reviewer: reviewer and publisher, not admin
+    assert "人員管理" in client.get("/admin").text
+    page = client.get("/admin/staff")
+    assert page.status_code == 403
+    assert "您的角色無法執行此操作。" in page.text
+    refused = staff_post(client, f"/admin/staff/{id_of(book, 'klp.publisher')}/reset")
+    assert refused.status_code == 403 and "您的角色無法執行此操作。" in refused.text
+    book.messages.dispatch()
+    assert not [m for m in book.mailer.outbox if m.to == PUBLISHER_EMAIL]  # type: ignore[attr-defined]
+
+
+def test_a_facility_admin_manages_only_its_facilitys_staff(book: contactbook.ContactBook) -> None:
+    add_staff(book)
+    facility_admin, agency_admin = client_for(book), client_for(book)
+    sign_in_staff(facility_admin, "klp.admin")
+    page = facility_admin.get("/admin/staff")
+    assert page.status_code == 200
+    assert listed(page.text) == {"klp.admin", "klp.publisher", "klp.reviewer"}
+    assert '<select name="facility"' not in page.text  # nothing to choose from
+    row = staff_row(page.text, "klp.reviewer")
+    cells = re.findall(r"<td>([^<]+)</td>", row)
+    assert cells == ["klp.reviewer", "陳審核", "KLP", "發佈人員、審核人員", "未設定"]
+    elsewhere = staff_post(facility_admin, f"/admin/staff/{id_of(book, 'djs.reviewer')}/reset")
+    assert elsewhere.status_code == 404 and "查無資料。" in elsewhere.text
+    assert facility_admin.get("/admin/staff?facility=DJS").status_code == 404
+
+    sign_in_staff(agency_admin, "agency.admin")
+    everyone = agency_admin.get("/admin/staff").text
+    assert listed(everyone) == {
+        "agency.admin",
+        "djs.reviewer",
+        "klp.admin",
+        "klp.publisher",
+        "klp.reviewer",
+    }
+    assert "矯正署" in staff_row(everyone, "agency.admin")
+    assert '<select name="facility"' in everyone
+    assert listed(agency_admin.get("/admin/staff?facility=DJS").text) == {"djs.reviewer"}
+
+
+def test_a_reset_for_a_member_with_email_mails_the_link(book: contactbook.ContactBook) -> None:
+    add_staff(book)
+    client = client_for(book)
+    sign_in_staff(client, "klp.admin")
+    publisher = id_of(book, "klp.publisher")
+    response = staff_post(client, f"/admin/staff/{publisher}/reset")
+    assert response.status_code == 200 and response.url.path == "/admin/staff"
+    assert "重設連結已寄至 kl*****。" in response.text
+    book.messages.dispatch()
+    (mail,) = [m for m in book.mailer.outbox if m.to == PUBLISHER_EMAIL]  # type: ignore[attr-defined]
+    link = re.search(r"/staff/reset-password\?staff=(\S+)&token=(\S+)", str(mail.body))
+    assert link and link.group(1) == publisher
+    assert link.group(2) not in response.text  # the admin never sees the token
+
+
+def test_a_reset_for_a_member_without_email_shows_the_token_once(
+    book: contactbook.ContactBook,
+) -> None:
+    client = client_for(book)
+    sign_in_staff(client, "agency.admin")
+    reviewer = id_of(book, "klp.reviewer")
+    response = staff_post(client, f"/admin/staff/{reviewer}/reset", facility="KLP")
+    assert response.status_code == 200
+    token = re.search(r'id="reset-token">([^<]+)<', response.text)
+    assert token
+    assert f"staff={reviewer}&amp;token={token.group(1)}" in response.text  # the link to hand over
+    assert "當面交付本人" in response.text
+    assert 'href="/admin/staff?facility=KLP"' in response.text
+    assert token.group(1) not in client.get("/admin/staff").text
+
+
+def test_clearing_an_authenticator_on_the_staff_page_signs_the_member_out(
+    book: contactbook.ContactBook, clock: MovableClock
+) -> None:
+    secret = enroll_totp(book, clock, "klp.reviewer")
+    member, admin = client_for(book), client_for(book)
+    sign_in_staff(member, "klp.reviewer", code=pyotp.TOTP(secret).at(clock.now()))
+    assert member.get("/admin").status_code == 200
+    sign_in_staff(admin, "agency.admin")
+    row = staff_row(admin.get("/admin/staff").text, "klp.reviewer")
+    assert "已設定" in row and "清除兩步驟驗證" in row
+    reviewer = id_of(book, "klp.reviewer")
+    response = staff_post(admin, f"/admin/staff/{reviewer}/clear-totp")
+    assert response.status_code == 200 and "已清除兩步驟驗證" in response.text
+    row = staff_row(response.text, "klp.reviewer")
+    assert "未設定" in row and "清除兩步驟驗證" not in row
+    assert signed_out(member)
+    again = staff_post(admin, f"/admin/staff/{reviewer}/clear-totp")
+    assert again.status_code == 409 and "無須清除" in again.text
