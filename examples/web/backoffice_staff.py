@@ -1,4 +1,5 @@
-"""人員管理: the staff accounts an admin manages, password resets, lost authenticators.
+"""人員管理: the staff accounts an admin manages, password resets, lost authenticators;
+and the page a reset link opens, where the member alone chooses the new password.
 
 The library decides who may do what (admins only, within their scope); these pages
 show its refusals as they come.
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import contactbook
-from contactbook.errors import ContactBookError
+from contactbook.errors import ContactBookError, InvalidToken
 
 from .backoffice import facility_choices
 from .common import (
@@ -22,15 +23,20 @@ from .common import (
     call,
     error_context,
     flash,
+    lang_of,
     read_form,
     redirect,
     render,
+    session_of,
     staff,
     status_of,
     text,
 )
 
 __all__ = ["routes"]
+
+RESET_PATH = "/staff/reset-password"
+_PENDING_RESET = "staff_reset"
 
 
 def _back_to_list(facility: str) -> str:
@@ -118,8 +124,52 @@ async def clear_totp(request: Request) -> Response:
     return redirect(_back_to_list(facility))
 
 
+async def reset_password(request: Request) -> Response:
+    """The page the reset link opens (mailed, or handed over by an admin).
+
+    The staff id and token of the link move into the session at once and the browser
+    is sent on to the bare path, so the token does not stay in the address bar, the
+    history, or the language links (which carry the page's URL); the form carries
+    them in hidden fields. Nothing here logs them."""
+    query = request.query_params
+    if request.method == "GET" and ("token" in query or "staff" in query):
+        request.session[_PENDING_RESET] = {
+            "staff": query.get("staff", ""),
+            "token": query.get("token", ""),
+        }
+        return redirect(RESET_PATH)
+    if request.method == "GET":
+        pending = request.session.get(_PENDING_RESET)
+        if not isinstance(pending, dict) or not pending.get("token"):
+            invalid = error_context(request, InvalidToken())
+            return render(request, "admin/reset_password.html", invalid, status=400)
+        link = {"staff": pending.get("staff", ""), "token": pending["token"]}
+        return render(request, "admin/reset_password.html", link)
+    form = await read_form(request)
+    context: dict[str, Any] = {"staff": text(form, "staff"), "token": text(form, "token")}
+    if text(form, "password") != text(form, "password_confirm"):
+        mismatch = (
+            "兩次輸入的密碼不一致。" if lang_of(request) != "en" else "The passwords do not match."
+        )
+        context.update(error=mismatch, field_errors={"password_confirm": mismatch})
+        return render(request, "admin/reset_password.html", context, status=400)
+    try:
+        await call(
+            book_of(request).staff.complete_reset,
+            context["staff"],
+            context["token"],
+            text(form, "password"),
+        )
+    except ContactBookError as exc:
+        context.update(error_context(request, exc))
+        return render(request, "admin/reset_password.html", context, status=status_of(exc))
+    session_of(request).rotate()  # the link is spent; nobody stays signed in here
+    return render(request, "admin/reset_password.html", {"done": True})
+
+
 routes = [
     Route("/admin/staff", staff_list),
     Route("/admin/staff/{staff_id}/reset", start_reset, methods=["POST"]),
     Route("/admin/staff/{staff_id}/clear-totp", clear_totp, methods=["POST"]),
+    Route(RESET_PATH, reset_password, methods=["GET", "POST"]),
 ]

@@ -87,7 +87,14 @@ def set_cookie(response: Any) -> str:
 
 def test_every_page_carries_the_security_headers(book: contactbook.ContactBook) -> None:
     client = client_for(book)
-    for path in ("/", "/login", "/register", "/admin/login", "/no-such-page"):
+    for path in (
+        "/",
+        "/login",
+        "/register",
+        "/admin/login",
+        "/staff/reset-password",
+        "/no-such-page",
+    ):
         response = client.get(path)
         headers = response.headers
         assert headers["cache-control"] == "no-store", path
@@ -582,6 +589,44 @@ def listed(page: str) -> set[str]:
     return set(re.findall(r'<tr data-staff="([^"]+)">', page))
 
 
+NEW_STAFF_PASSWORD = "a-brand-new-staff-passphrase"
+
+
+def open_reset_link(client: TestClient, member_id: str, token: str) -> Any:
+    """Open the reset link; the page it lands on (the token gone from the address)."""
+    opened = client.get(
+        "/staff/reset-password",
+        params={"staff": member_id, "token": token},
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == "/staff/reset-password"
+    page = client.get("/staff/reset-password")
+    assert page.headers["cache-control"] == "no-store"
+    assert token not in page.text.replace(f'name="token" value="{token}"', "")  # no link has it
+    return page
+
+
+def set_new_password(
+    client: TestClient, member_id: str, token: str, password: str, confirm: str | None = None
+) -> Any:
+    """Open the link and send the form with the hidden fields it carries."""
+    page = open_reset_link(client, member_id, token)
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    assert hidden == {"csrf_token": hidden["csrf_token"], "staff": member_id, "token": token}
+    return client.post(
+        "/staff/reset-password",
+        data={**hidden, "password": password, "password_confirm": confirm or password},
+    )
+
+
+def password_was_set(response: Any) -> bool:
+    return (
+        response.status_code == 200
+        and "密碼已重設" in response.text
+        and 'href="/admin/login"' in response.text
+    )
+
+
 def staff_post(client: TestClient, path: str, **data: str) -> Any:
     return client.post(path, data={"csrf_token": csrf(client, "/admin"), **data})
 
@@ -644,6 +689,10 @@ def test_a_reset_for_a_member_with_email_mails_the_link(book: contactbook.Contac
     link = re.search(r"/staff/reset-password\?staff=(\S+)&token=(\S+)", str(mail.body))
     assert link and link.group(1) == publisher
     assert link.group(2) not in response.text  # the admin never sees the token
+    assert password_was_set(
+        set_new_password(client_for(book), publisher, link.group(2), NEW_STAFF_PASSWORD)
+    )
+    assert sign_in_staff(client_for(book), "klp.publisher", NEW_STAFF_PASSWORD).status_code == 303
 
 
 def test_a_reset_for_a_member_without_email_shows_the_token_once(
@@ -660,6 +709,17 @@ def test_a_reset_for_a_member_without_email_shows_the_token_once(
     assert "當面交付本人" in response.text
     assert 'href="/admin/staff?facility=KLP"' in response.text
     assert token.group(1) not in client.get("/admin/staff").text
+
+    signed_in_before = client_for(book)
+    staff_login(signed_in_before)
+    member = client_for(book)
+    assert password_was_set(set_new_password(member, reviewer, token.group(1), NEW_STAFF_PASSWORD))
+    assert signed_out(signed_in_before)  # the member's other sessions ended
+    assert sign_in_staff(client_for(book), "klp.reviewer").status_code == 400
+    assert sign_in_staff(member, "klp.reviewer", NEW_STAFF_PASSWORD).status_code == 303
+    assert member.get("/admin").status_code == 200
+    again = set_new_password(client_for(book), reviewer, token.group(1), "yet-another-passphrase")
+    assert again.status_code == 400 and "連結無效或已過期" in again.text  # the link works once
 
 
 def test_clearing_an_authenticator_on_the_staff_page_signs_the_member_out(
@@ -680,3 +740,31 @@ def test_clearing_an_authenticator_on_the_staff_page_signs_the_member_out(
     assert signed_out(member)
     again = staff_post(admin, f"/admin/staff/{reviewer}/clear-totp")
     assert again.status_code == 409 and "無須清除" in again.text
+
+
+def test_the_reset_page_refuses_a_wrong_token_and_changes_nothing(
+    book: contactbook.ContactBook,
+) -> None:
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    reviewer = id_of(book, "klp.reviewer")
+    ticket = book.staff.start_reset(admin, reviewer)
+    assert ticket.token
+    member = client_for(book)
+    staff_login(member)
+
+    wrong = set_new_password(member, reviewer, "not-the-token", NEW_STAFF_PASSWORD)
+    assert wrong.status_code == 400 and "連結無效或已過期，請重新申請。" in wrong.text
+    assert member.get("/admin").status_code == 200  # still signed in: nothing changed
+    assert sign_in_staff(client_for(book), "klp.reviewer", NEW_STAFF_PASSWORD).status_code == 400
+    assert sign_in_staff(client_for(book), "klp.reviewer").status_code == 303
+
+    fresh = client_for(book)
+    no_link = fresh.get("/staff/reset-password")
+    assert no_link.status_code == 400 and "連結無效或已過期" in no_link.text
+    assert 'name="password"' not in no_link.text
+    weak = set_new_password(fresh, reviewer, ticket.token, "short")
+    assert weak.status_code == 400
+    assert re.search(r'id="password-error">密碼至少需要 \d+ 個字元。<', weak.text)
+    mismatch = set_new_password(fresh, reviewer, ticket.token, NEW_STAFF_PASSWORD, "different")
+    assert mismatch.status_code == 400 and 'id="password_confirm-error"' in mismatch.text
+    assert password_was_set(set_new_password(fresh, reviewer, ticket.token, NEW_STAFF_PASSWORD))
