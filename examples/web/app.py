@@ -22,7 +22,14 @@ from starlette.staticfiles import StaticFiles
 import contactbook
 from contactbook.errors import ContactBookError
 
-from . import backoffice, backoffice_notices, portal_accounts, portal_contactbook, portal_services
+from . import (
+    backoffice,
+    backoffice_notices,
+    backoffice_staff,
+    portal_accounts,
+    portal_contactbook,
+    portal_services,
+)
 from .common import (
     FamilyRequired,
     StaffRequired,
@@ -67,6 +74,7 @@ def create_app(
                     *portal_contactbook.routes,
                     *backoffice.routes,
                     *backoffice_notices.routes,
+                    *backoffice_staff.routes,
                 ]
             ),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

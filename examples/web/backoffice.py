@@ -66,7 +66,12 @@ async def _signed_in(request: Request, principal: contactbook.StaffPrincipal) ->
     member = await call(book_of(request).staff.get, principal)
     session = session_of(request)
     session.rotate()
-    session.update(staff_id=principal.staff_id, staff_ok=True, staff_name=member.name)
+    session.update(
+        staff_id=principal.staff_id,
+        staff_ok=True,
+        staff_name=member.name,
+        staff_session_version=principal.session_version,
+    )
 
 
 async def totp(request: Request) -> Response:

@@ -48,6 +48,7 @@ __all__ = [
     "render",
     "session_of",
     "staff",
+    "status_of",
     "upload_of",
     "version_of",
 ]
@@ -244,16 +245,21 @@ async def family(request: Request) -> contactbook.FamilyPrincipal:
 
 
 async def staff(request: Request) -> contactbook.StaffPrincipal:
-    """The signed-in staff member (password and, when required, TOTP)."""
+    """The signed-in staff member (password and, when required, TOTP); the session
+    ends here once a password reset or a cleared authenticator moved the member's
+    session version on, or the member was deactivated."""
     staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, str) or not request.session.get("staff_ok"):
+    version = request.session.get("staff_session_version")
+    if (
+        not isinstance(staff_id, str)
+        or not isinstance(version, int)
+        or not request.session.get("staff_ok")
+    ):
         raise StaffRequired()
-    principal = contactbook.StaffPrincipal(staff_id)
-    try:
-        await call(book_of(request).staff.get, principal)
-    except NotFound:
+    principal = contactbook.StaffPrincipal(staff_id, session_version=version)
+    if not await call(book_of(request).staff.session_valid, principal):
         session_of(request).end()
-        raise StaffRequired() from None
+        raise StaffRequired()
     return principal
 
 
@@ -281,19 +287,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_page(request, status, en if lang_of(request) == "en" else zh)
 
 
+def status_of(exc: ContactBookError) -> int:
+    """The HTTP status of a refusal of the library."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, AuthenticationFailed):
+        return 401
+    if isinstance(exc, Conflict):
+        return 409
+    return 400
+
+
 async def contactbook_error(request: Request, exc: Exception) -> Response:
     """A refusal of the library: its own message; NotFound is a 404, never a hint."""
     assert isinstance(exc, ContactBookError)
-    status = 400
-    if isinstance(exc, NotFound):
-        status = 404
-    elif isinstance(exc, PermissionDenied):
-        status = 403
-    elif isinstance(exc, AuthenticationFailed):
-        status = 401
-    elif isinstance(exc, Conflict):
-        status = 409
-    return error_page(request, status, exc.message(lang_of(request)))
+    return error_page(request, status_of(exc), exc.message(lang_of(request)))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -71,10 +71,14 @@ class ValidationError(ContactBookError):
         self.fields: dict[str, str] = dict(fields or {})
 
     def field_messages(self, locale: str = "zh_TW") -> dict[str, str]:
-        """Each field's problem as text a person reads."""
+        """Each field's problem as text a person reads, with the error's parameters
+        (``{min}`` of ``password_too_short``) filled in as in ``message``."""
         from contactbook.i18n import translate
 
-        return {path: translate(f"error.{code}", locale) for path, code in self.fields.items()}
+        return {
+            path: translate(f"error.{code}", locale, **self.params)
+            for path, code in self.fields.items()
+        }
 
 
 class NotFound(ContactBookError):

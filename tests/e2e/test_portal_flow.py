@@ -235,6 +235,8 @@ def test_notice_publish_edit_delete_and_the_family_month_view(
 
     staff = new_page()
     staff_login(staff, live_server)
+    staff.locator("nav.menu").get_by_role("link", name="人員管理").click()
+    expect(staff.get_by_role("alert")).to_have_text("您的角色無法執行此操作。")  # admins only
     staff.goto("/admin/notices")
     staff.get_by_role("link", name="新增").click()
     staff.get_by_label("標題").fill("測試機關聯絡簿1007")

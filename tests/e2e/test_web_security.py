@@ -32,8 +32,12 @@ SECRET = "test-secret-key-" + "s" * 32
 
 
 @pytest.fixture
-def book() -> Iterator[contactbook.ContactBook]:
-    clock = MovableClock(START)
+def clock() -> MovableClock:
+    return MovableClock(START)
+
+
+@pytest.fixture
+def book(clock: MovableClock) -> Iterator[contactbook.ContactBook]:
     book = memory_book(clock=clock, hasher=FastPasswordHasher())
     seed_facilities(book)
     family_with_grant(book, clock, "memory://", EMAIL, "陳美玲", "22345678")
@@ -83,7 +87,14 @@ def set_cookie(response: Any) -> str:
 
 def test_every_page_carries_the_security_headers(book: contactbook.ContactBook) -> None:
     client = client_for(book)
-    for path in ("/", "/login", "/register", "/admin/login", "/no-such-page"):
+    for path in (
+        "/",
+        "/login",
+        "/register",
+        "/admin/login",
+        "/staff/reset-password",
+        "/no-such-page",
+    ):
         response = client.get(path)
         headers = response.headers
         assert headers["cache-control"] == "no-store", path
@@ -478,3 +489,282 @@ def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
     by_recovery = staff_totp_login(client_for(totp_book), recovery[0])
     assert by_recovery.headers["location"] == "/admin"
     totp_book.close()
+
+
+# -- staff sessions -------------------------------------------------------------------------
+
+
+def sign_in_staff(
+    client: TestClient, username: str, password: str = STAFF_PASSWORD, code: str = ""
+) -> Any:
+    token = csrf(client, "/admin/login")
+    return client.post(
+        "/admin/login",
+        data={"csrf_token": token, "username": username, "password": password, "code": code},
+        follow_redirects=False,
+    )
+
+
+def enroll_totp(book: contactbook.ContactBook, clock: MovableClock, username: str) -> str:
+    """Enroll ``username``'s authenticator through the API; its secret, for codes."""
+    principal = book.staff.authenticate(username, STAFF_PASSWORD)
+    enrollment = book.staff.enroll_totp(principal)
+    book.staff.confirm_totp(principal, pyotp.TOTP(enrollment.secret).at(clock.now()))
+    clock.advance(minutes=1)  # the next code is a fresh one
+    return enrollment.secret
+
+
+def id_of(book: contactbook.ContactBook, username: str) -> str:
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    (member,) = [m for m in book.staff.members(admin) if m.username == username]
+    return member.id
+
+
+def signed_out(client: TestClient) -> bool:
+    response = client.get("/admin", follow_redirects=False)
+    return response.status_code == 303 and response.headers["location"] == "/admin/login"
+
+
+def test_a_staff_session_ends_when_another_admin_clears_its_authenticator(
+    book: contactbook.ContactBook, clock: MovableClock
+) -> None:
+    secret = enroll_totp(book, clock, "klp.reviewer")
+    member, bystander = client_for(book), client_for(book)
+    signed_in = sign_in_staff(member, "klp.reviewer", code=pyotp.TOTP(secret).at(clock.now()))
+    assert signed_in.headers["location"] == "/admin"
+    assert sign_in_staff(bystander, "agency.admin").headers["location"] == "/admin"
+    assert member.get("/admin").status_code == 200
+
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    book.staff.clear_totp(admin, id_of(book, "klp.reviewer"))
+
+    assert signed_out(member)
+    assert signed_out(member)  # the ended session stays ended
+    assert bystander.get("/admin").status_code == 200  # nobody else is signed out
+
+
+def test_a_staff_session_ends_when_the_member_completes_a_password_reset(
+    book: contactbook.ContactBook,
+) -> None:
+    member = client_for(book)
+    staff_login(member)
+    assert member.get("/admin").status_code == 200
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    reviewer = id_of(book, "klp.reviewer")
+    ticket = book.staff.start_reset(admin, reviewer)
+    assert ticket.token
+    assert member.get("/admin").status_code == 200  # starting a reset ends nothing
+
+    book.staff.complete_reset(reviewer, ticket.token, "a-brand-new-staff-passphrase")
+
+    assert signed_out(member)
+    again = client_for(book)
+    sign_in_staff(again, "klp.reviewer", "a-brand-new-staff-passphrase")
+    assert again.get("/admin").status_code == 200
+
+
+# -- 人員管理 -------------------------------------------------------------------------------
+
+PUBLISHER_EMAIL = "klp.publisher@example.com"
+
+
+def add_staff(book: contactbook.ContactBook) -> None:
+    """A facility admin and a publisher with an e-mail address at KLP, a DJS reviewer."""
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    for username, name, facility, roles, email in (
+        ("klp.admin", "林管理", "KLP", [contactbook.Role.ADMIN], None),
+        ("klp.publisher", "吳督導", "KLP", [contactbook.Role.PUBLISHER], PUBLISHER_EMAIL),
+        ("djs.reviewer", "黃審核", "DJS", [contactbook.Role.REVIEWER], None),
+    ):
+        book.staff.create(admin, username, name, STAFF_PASSWORD, facility, roles, email=email)
+
+
+def staff_row(page: str, username: str) -> str:
+    """The table row of ``username`` on /admin/staff ("" when it is not listed)."""
+    match = re.search(rf'<tr data-staff="{re.escape(username)}">.*?</tr>', page, re.DOTALL)
+    return match.group(0) if match else ""
+
+
+def listed(page: str) -> set[str]:
+    return set(re.findall(r'<tr data-staff="([^"]+)">', page))
+
+
+NEW_STAFF_PASSWORD = "a-brand-new-staff-passphrase"
+
+
+def open_reset_link(client: TestClient, member_id: str, token: str) -> Any:
+    """Open the reset link; the page it lands on (the token gone from the address)."""
+    opened = client.get(
+        "/staff/reset-password",
+        params={"staff": member_id, "token": token},
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == "/staff/reset-password"
+    page = client.get("/staff/reset-password")
+    assert page.headers["cache-control"] == "no-store"
+    assert token not in page.text.replace(f'name="token" value="{token}"', "")  # no link has it
+    return page
+
+
+def set_new_password(
+    client: TestClient, member_id: str, token: str, password: str, confirm: str | None = None
+) -> Any:
+    """Open the link and send the form with the hidden fields it carries."""
+    page = open_reset_link(client, member_id, token)
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    assert hidden == {"csrf_token": hidden["csrf_token"], "staff": member_id, "token": token}
+    return client.post(
+        "/staff/reset-password",
+        data={**hidden, "password": password, "password_confirm": confirm or password},
+    )
+
+
+def password_was_set(response: Any) -> bool:
+    return (
+        response.status_code == 200
+        and "密碼已重設" in response.text
+        and 'href="/admin/login"' in response.text
+    )
+
+
+def staff_post(client: TestClient, path: str, **data: str) -> Any:
+    return client.post(path, data={"csrf_token": csrf(client, "/admin"), **data})
+
+
+def test_the_staff_page_refuses_a_member_without_the_admin_role(
+    book: contactbook.ContactBook,
+) -> None:
+    add_staff(book)
+    client = client_for(book)
+    staff_login(client)  # klp.reviewer: reviewer and publisher, not admin
+    assert "人員管理" in client.get("/admin").text
+    page = client.get("/admin/staff")
+    assert page.status_code == 403
+    assert "您的角色無法執行此操作。" in page.text
+    refused = staff_post(client, f"/admin/staff/{id_of(book, 'klp.publisher')}/reset")
+    assert refused.status_code == 403 and "您的角色無法執行此操作。" in refused.text
+    book.messages.dispatch()
+    assert not [m for m in book.mailer.outbox if m.to == PUBLISHER_EMAIL]  # type: ignore[attr-defined]
+
+
+def test_a_facility_admin_manages_only_its_facilitys_staff(book: contactbook.ContactBook) -> None:
+    add_staff(book)
+    facility_admin, agency_admin = client_for(book), client_for(book)
+    sign_in_staff(facility_admin, "klp.admin")
+    page = facility_admin.get("/admin/staff")
+    assert page.status_code == 200
+    assert listed(page.text) == {"klp.admin", "klp.publisher", "klp.reviewer"}
+    assert '<select name="facility"' not in page.text  # nothing to choose from
+    row = staff_row(page.text, "klp.reviewer")
+    cells = re.findall(r"<td>([^<]+)</td>", row)
+    assert cells == ["klp.reviewer", "陳審核", "KLP", "發佈人員、審核人員", "未設定"]
+    elsewhere = staff_post(facility_admin, f"/admin/staff/{id_of(book, 'djs.reviewer')}/reset")
+    assert elsewhere.status_code == 404 and "查無資料。" in elsewhere.text
+    assert facility_admin.get("/admin/staff?facility=DJS").status_code == 404
+
+    sign_in_staff(agency_admin, "agency.admin")
+    everyone = agency_admin.get("/admin/staff").text
+    assert listed(everyone) == {
+        "agency.admin",
+        "djs.reviewer",
+        "klp.admin",
+        "klp.publisher",
+        "klp.reviewer",
+    }
+    assert "矯正署" in staff_row(everyone, "agency.admin")
+    assert '<select name="facility"' in everyone
+    assert listed(agency_admin.get("/admin/staff?facility=DJS").text) == {"djs.reviewer"}
+
+
+def test_a_reset_for_a_member_with_email_mails_the_link(book: contactbook.ContactBook) -> None:
+    add_staff(book)
+    client = client_for(book)
+    sign_in_staff(client, "klp.admin")
+    publisher = id_of(book, "klp.publisher")
+    response = staff_post(client, f"/admin/staff/{publisher}/reset")
+    assert response.status_code == 200 and response.url.path == "/admin/staff"
+    assert "重設連結已寄至 kl*****。" in response.text
+    book.messages.dispatch()
+    (mail,) = [m for m in book.mailer.outbox if m.to == PUBLISHER_EMAIL]  # type: ignore[attr-defined]
+    link = re.search(r"/staff/reset-password\?staff=(\S+)&token=(\S+)", str(mail.body))
+    assert link and link.group(1) == publisher
+    assert link.group(2) not in response.text  # the admin never sees the token
+    assert password_was_set(
+        set_new_password(client_for(book), publisher, link.group(2), NEW_STAFF_PASSWORD)
+    )
+    assert sign_in_staff(client_for(book), "klp.publisher", NEW_STAFF_PASSWORD).status_code == 303
+
+
+def test_a_reset_for_a_member_without_email_shows_the_token_once(
+    book: contactbook.ContactBook,
+) -> None:
+    client = client_for(book)
+    sign_in_staff(client, "agency.admin")
+    reviewer = id_of(book, "klp.reviewer")
+    response = staff_post(client, f"/admin/staff/{reviewer}/reset", facility="KLP")
+    assert response.status_code == 200
+    token = re.search(r'id="reset-token">([^<]+)<', response.text)
+    assert token
+    assert f"staff={reviewer}&amp;token={token.group(1)}" in response.text  # the link to hand over
+    assert "當面交付本人" in response.text
+    assert 'href="/admin/staff?facility=KLP"' in response.text
+    assert token.group(1) not in client.get("/admin/staff").text
+
+    signed_in_before = client_for(book)
+    staff_login(signed_in_before)
+    member = client_for(book)
+    assert password_was_set(set_new_password(member, reviewer, token.group(1), NEW_STAFF_PASSWORD))
+    assert signed_out(signed_in_before)  # the member's other sessions ended
+    assert sign_in_staff(client_for(book), "klp.reviewer").status_code == 400
+    assert sign_in_staff(member, "klp.reviewer", NEW_STAFF_PASSWORD).status_code == 303
+    assert member.get("/admin").status_code == 200
+    again = set_new_password(client_for(book), reviewer, token.group(1), "yet-another-passphrase")
+    assert again.status_code == 400 and "連結無效或已過期" in again.text  # the link works once
+
+
+def test_clearing_an_authenticator_on_the_staff_page_signs_the_member_out(
+    book: contactbook.ContactBook, clock: MovableClock
+) -> None:
+    secret = enroll_totp(book, clock, "klp.reviewer")
+    member, admin = client_for(book), client_for(book)
+    sign_in_staff(member, "klp.reviewer", code=pyotp.TOTP(secret).at(clock.now()))
+    assert member.get("/admin").status_code == 200
+    sign_in_staff(admin, "agency.admin")
+    row = staff_row(admin.get("/admin/staff").text, "klp.reviewer")
+    assert "已設定" in row and "清除兩步驟驗證" in row
+    reviewer = id_of(book, "klp.reviewer")
+    response = staff_post(admin, f"/admin/staff/{reviewer}/clear-totp")
+    assert response.status_code == 200 and "已清除兩步驟驗證" in response.text
+    row = staff_row(response.text, "klp.reviewer")
+    assert "未設定" in row and "清除兩步驟驗證" not in row
+    assert signed_out(member)
+    again = staff_post(admin, f"/admin/staff/{reviewer}/clear-totp")
+    assert again.status_code == 409 and "無須清除" in again.text
+
+
+def test_the_reset_page_refuses_a_wrong_token_and_changes_nothing(
+    book: contactbook.ContactBook,
+) -> None:
+    admin = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    reviewer = id_of(book, "klp.reviewer")
+    ticket = book.staff.start_reset(admin, reviewer)
+    assert ticket.token
+    member = client_for(book)
+    staff_login(member)
+
+    wrong = set_new_password(member, reviewer, "not-the-token", NEW_STAFF_PASSWORD)
+    assert wrong.status_code == 400 and "連結無效或已過期，請重新申請。" in wrong.text
+    assert member.get("/admin").status_code == 200  # still signed in: nothing changed
+    assert sign_in_staff(client_for(book), "klp.reviewer", NEW_STAFF_PASSWORD).status_code == 400
+    assert sign_in_staff(client_for(book), "klp.reviewer").status_code == 303
+
+    fresh = client_for(book)
+    no_link = fresh.get("/staff/reset-password")
+    assert no_link.status_code == 400 and "連結無效或已過期" in no_link.text
+    assert 'name="password"' not in no_link.text
+    weak = set_new_password(fresh, reviewer, ticket.token, "short")
+    assert weak.status_code == 400
+    assert re.search(r'id="password-error">密碼至少需要 \d+ 個字元。<', weak.text)
+    mismatch = set_new_password(fresh, reviewer, ticket.token, NEW_STAFF_PASSWORD, "different")
+    assert mismatch.status_code == 400 and 'id="password_confirm-error"' in mismatch.text
+    assert password_was_set(set_new_password(fresh, reviewer, ticket.token, NEW_STAFF_PASSWORD))

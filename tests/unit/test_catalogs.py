@@ -119,6 +119,15 @@ def test_labels_and_messages_are_chinese_first() -> None:
     assert str(error).index("發佈") < str(error).index("You have")
 
 
+def test_field_messages_fill_in_the_errors_parameters() -> None:
+    error = errors.ValidationError(
+        "password_too_short", fields={"password": "password_too_short"}, min=15
+    )
+    assert error.field_messages() == {"password": "密碼至少需要 15 個字元。"}
+    assert error.field_messages("en")["password"] == error.message_en
+    assert "15" in error.message_en
+
+
 def test_missing_text_falls_back_to_the_msgid() -> None:
     assert translate("no.such.text", "zh_TW") == "no.such.text"
 

@@ -1,0 +1,175 @@
+"""人員管理: the staff accounts an admin manages, password resets, lost authenticators;
+and the page a reset link opens, where the member alone chooses the new password.
+
+The library decides who may do what (admins only, within their scope); these pages
+show its refusals as they come.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import contactbook
+from contactbook.errors import ContactBookError, InvalidToken
+
+from .backoffice import facility_choices
+from .common import (
+    book_of,
+    call,
+    error_context,
+    flash,
+    lang_of,
+    read_form,
+    redirect,
+    render,
+    session_of,
+    staff,
+    status_of,
+    text,
+)
+
+__all__ = ["routes"]
+
+RESET_PATH = "/staff/reset-password"
+_PENDING_RESET = "staff_reset"
+
+
+def _back_to_list(facility: str) -> str:
+    """The list, with the facility filter the form was sent from."""
+    return "/admin/staff" + (f"?{urlencode({'facility': facility})}" if facility else "")
+
+
+async def _list_page(
+    request: Request,
+    principal: contactbook.StaffPrincipal,
+    facility: str,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    book = book_of(request)
+    members = await call(book.staff.members, principal, facility or None)
+    me = await call(book.staff.get, principal)
+    agency = me.facility_code is None  # only the Agency's admins have facilities to choose
+    context: dict[str, Any] = {
+        "members": members,
+        "me": me,
+        "facilities": await facility_choices(request, principal) if agency else [],
+        "facility": facility,
+        **(extra or {}),
+    }
+    return render(request, "admin/staff.html", context, status=status)
+
+
+async def staff_list(request: Request) -> Response:
+    """帳號, 姓名, 機關, 角色, 兩步驟驗證, then 重設密碼 and 清除兩步驟驗證 per row."""
+    principal = await staff(request)
+    return await _list_page(request, principal, request.query_params.get("facility", ""))
+
+
+async def start_reset(request: Request) -> Response:
+    """重設密碼: the link goes to the member's e-mail; without one, the one-time token
+    is shown to the admin here, once, to hand over in person."""
+    principal = await staff(request)
+    form = await read_form(request)
+    facility = text(form, "facility")
+    book = book_of(request)
+    member_id = request.path_params["staff_id"]
+    try:
+        ticket = await call(book.staff.start_reset, principal, member_id)
+    except ContactBookError as exc:
+        return await _list_page(
+            request, principal, facility, error_context(request, exc), status_of(exc)
+        )
+    if ticket.mailed_to is not None:
+        flash(
+            request,
+            f"重設連結已寄至 {ticket.mailed_to}。",
+            f"A reset link was sent to {ticket.mailed_to}.",
+        )
+        return redirect(_back_to_list(facility))
+    members = await call(book.staff.members, principal)
+    member = next((m for m in members if m.id == member_id), None)
+    query = urlencode({"staff": member_id, "token": ticket.token})
+    context = {
+        "member": member,
+        "token": ticket.token,
+        "link": f"{str(request.base_url).rstrip('/')}/staff/reset-password?{query}",
+        "back": _back_to_list(facility),
+    }
+    return render(request, "admin/staff_reset.html", context)
+
+
+async def clear_totp(request: Request) -> Response:
+    """清除兩步驟驗證: the member enrolls again at the next sign-in."""
+    principal = await staff(request)
+    form = await read_form(request)
+    facility = text(form, "facility")
+    try:
+        await call(book_of(request).staff.clear_totp, principal, request.path_params["staff_id"])
+    except ContactBookError as exc:
+        return await _list_page(
+            request, principal, facility, error_context(request, exc), status_of(exc)
+        )
+    flash(
+        request,
+        "已清除兩步驟驗證；該人員已被登出，下次登入時需重新設定。",
+        "Two-step verification was cleared; the member was signed out and sets it up "
+        "again at the next sign-in.",
+    )
+    return redirect(_back_to_list(facility))
+
+
+async def reset_password(request: Request) -> Response:
+    """The page the reset link opens (mailed, or handed over by an admin).
+
+    The staff id and token of the link move into the session at once and the browser
+    is sent on to the bare path, so the token does not stay in the address bar, the
+    history, or the language links (which carry the page's URL); the form carries
+    them in hidden fields. Nothing here logs them."""
+    query = request.query_params
+    if request.method == "GET" and ("token" in query or "staff" in query):
+        request.session[_PENDING_RESET] = {
+            "staff": query.get("staff", ""),
+            "token": query.get("token", ""),
+        }
+        return redirect(RESET_PATH)
+    if request.method == "GET":
+        pending = request.session.get(_PENDING_RESET)
+        if not isinstance(pending, dict) or not pending.get("token"):
+            invalid = error_context(request, InvalidToken())
+            return render(request, "admin/reset_password.html", invalid, status=400)
+        link = {"staff": pending.get("staff", ""), "token": pending["token"]}
+        return render(request, "admin/reset_password.html", link)
+    form = await read_form(request)
+    context: dict[str, Any] = {"staff": text(form, "staff"), "token": text(form, "token")}
+    if text(form, "password") != text(form, "password_confirm"):
+        mismatch = (
+            "兩次輸入的密碼不一致。" if lang_of(request) != "en" else "The passwords do not match."
+        )
+        context.update(error=mismatch, field_errors={"password_confirm": mismatch})
+        return render(request, "admin/reset_password.html", context, status=400)
+    try:
+        await call(
+            book_of(request).staff.complete_reset,
+            context["staff"],
+            context["token"],
+            text(form, "password"),
+        )
+    except ContactBookError as exc:
+        context.update(error_context(request, exc))
+        return render(request, "admin/reset_password.html", context, status=status_of(exc))
+    session_of(request).rotate()  # the link is spent; nobody stays signed in here
+    return render(request, "admin/reset_password.html", {"done": True})
+
+
+routes = [
+    Route("/admin/staff", staff_list),
+    Route("/admin/staff/{staff_id}/reset", start_reset, methods=["POST"]),
+    Route("/admin/staff/{staff_id}/clear-totp", clear_totp, methods=["POST"]),
+    Route(RESET_PATH, reset_password, methods=["GET", "POST"]),
+]
