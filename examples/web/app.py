@@ -30,6 +30,7 @@ from . import (
     portal_contactbook,
     portal_services,
 )
+from .access_log import redact_access_log
 from .common import (
     FamilyRequired,
     StaffRequired,
@@ -166,6 +167,7 @@ def main() -> None:
     worker = threading.Thread(target=_dispatch_loop, args=(book, stop), daemon=True)
     worker.start()
     try:
+        redact_access_log()
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
     finally:
         stop.set()
