@@ -395,6 +395,39 @@ def test_validation_errors_show_per_field_in_the_language_chosen(
     assert "Sign in" in response.text
 
 
+def test_pages_show_the_librarys_labels_in_the_language_chosen(
+    book: contactbook.ContactBook,
+) -> None:
+    """Labels are the library's (``contactbook.label``): from the enum values a view
+    carries, or from the catalog entry of a zh-TW label a view carries alone."""
+    family = book.accounts.authenticate(EMAIL, FAMILY_PASSWORD)
+    (target,) = book.posts.targets(family)
+    post = book.posts.publish(family, contactbook.PostDraft(target.inmate_id, "近況", "一切都好。"))
+    reviewer = book.staff.authenticate("klp.reviewer", STAFF_PASSWORD)
+    reason = contactbook.PostRejectionReason.OFFICIAL_BUSINESS  # its zh-TW label has 、
+    book.moderation.reject(reviewer, post.id, reason, "", post.version)
+    (application,) = book.applications.list_mine(family).items
+    shown = (
+        contactbook.Relationship.SPOUSE,
+        contactbook.Service.CONTACT_BOOK,
+        contactbook.ApplicationStatus.APPROVED,
+    )
+    for lang, evidence in (("zh_TW", "身分證明文件"), ("en", "ID document")):
+        client, staff = client_for(book), client_for(book)
+        client.get(f"/lang/{lang}")
+        family_login(client)
+        posts = client.get("/contactbook").text
+        assert contactbook.label(contactbook.PostStatus.REJECTED, lang) in posts
+        assert contactbook.label(reason, lang) in posts
+        status = client.get("/services/status").text
+        assert all(contactbook.label(value, lang) in status for value in shown)
+        staff.get(f"/lang/{lang}")
+        staff_login(staff)
+        sheet = staff.get(f"/admin/applications/{application.id}").text
+        assert all(contactbook.label(value, lang) in sheet for value in shown)
+        assert f"{evidence}：" in sheet
+
+
 # -- staff TOTP ---------------------------------------------------------------------------
 
 
