@@ -1,5 +1,6 @@
-"""人員管理: the staff accounts an admin manages, password resets, lost authenticators;
-and the page a reset link opens, where the member alone chooses the new password.
+"""人員管理: the staff accounts an admin manages, their roles, deactivation, password
+resets, lost authenticators; and the page a reset link opens, where the member alone
+chooses the new password.
 
 The library decides who may do what (admins only, within their scope); these pages
 show its refusals as they come.
@@ -7,9 +8,11 @@ show its refusals as they come.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,6 +24,7 @@ from .backoffice import facility_choices
 from .common import (
     book_of,
     call,
+    choice,
     error_context,
     flash,
     lang_of,
@@ -60,13 +64,15 @@ async def _list_page(
         "me": me,
         "facilities": await facility_choices(request, principal) if agency else [],
         "facility": facility,
+        "roles": list(contactbook.Role),
         **(extra or {}),
     }
     return render(request, "admin/staff.html", context, status=status)
 
 
 async def staff_list(request: Request) -> Response:
-    """帳號, 姓名, 機關, 角色, 兩步驟驗證, then 重設密碼 and 清除兩步驟驗證 per row."""
+    """帳號, 姓名, 機關, 角色, 兩步驟驗證, 狀態, then per row 重設密碼 and 清除兩步驟驗證
+    (active members), 變更角色 and 停用 or 重新啟用 (members other than oneself)."""
     principal = await staff(request)
     return await _list_page(request, principal, request.query_params.get("facility", ""))
 
@@ -124,6 +130,69 @@ async def clear_totp(request: Request) -> Response:
     return redirect(_back_to_list(facility))
 
 
+MemberChange = Callable[[contactbook.StaffPrincipal, str, FormData], Awaitable[Any]]
+"""A change of the library to another member's account; the member's ``StaffView``."""
+
+
+async def _change_member(request: Request, change: MemberChange, done: tuple[str, str]) -> Response:
+    """變更角色, 停用, 重新啟用: back to the list (its filter kept) with ``done``
+    ({username} filled in), or the list with the library's refusal."""
+    principal = await staff(request)
+    form = await read_form(request)
+    facility = text(form, "facility")
+    try:
+        member = await change(principal, request.path_params["staff_id"], form)
+    except ContactBookError as exc:
+        return await _list_page(
+            request, principal, facility, error_context(request, exc), status_of(exc)
+        )
+    zh, en = done
+    flash(request, zh.format(username=member.username), en.format(username=member.username))
+    return redirect(_back_to_list(facility))
+
+
+async def set_roles(request: Request) -> Response:
+    """變更角色: exactly the roles ticked (at least one); they apply from the member's
+    next page on, as the library reads the roles at every call."""
+    book = book_of(request)
+
+    async def change(principal: contactbook.StaffPrincipal, member_id: str, form: FormData) -> Any:
+        ticked = [v for v in form.getlist("roles") if isinstance(v, str)]
+        roles = [choice(contactbook.Role, value, "roles") for value in ticked]
+        return await call(book.staff.set_roles, principal, member_id, roles)
+
+    return await _change_member(
+        request, change, ("已變更 {username} 的角色。", "The roles of {username} were changed.")
+    )
+
+
+async def deactivate(request: Request) -> Response:
+    """停用: for a member who left; its sessions end, sign-in is refused and a started
+    password reset is cancelled."""
+    book = book_of(request)
+    return await _change_member(
+        request,
+        lambda principal, member_id, _: call(book.staff.deactivate, principal, member_id),
+        (
+            "已停用 {username}：該人員已被登出，且無法再登入。",
+            "{username} was deactivated: signed out, and can no longer sign in.",
+        ),
+    )
+
+
+async def reactivate(request: Request) -> Response:
+    """重新啟用: the member signs in again with the same password and second factor."""
+    book = book_of(request)
+    return await _change_member(
+        request,
+        lambda principal, member_id, _: call(book.staff.reactivate, principal, member_id),
+        (
+            "已重新啟用 {username}，可再以原密碼登入。",
+            "{username} was reactivated and can sign in with the same password again.",
+        ),
+    )
+
+
 async def reset_password(request: Request) -> Response:
     """The page the reset link opens (mailed, or handed over by an admin).
 
@@ -171,5 +240,8 @@ routes = [
     Route("/admin/staff", staff_list),
     Route("/admin/staff/{staff_id}/reset", start_reset, methods=["POST"]),
     Route("/admin/staff/{staff_id}/clear-totp", clear_totp, methods=["POST"]),
+    Route("/admin/staff/{staff_id}/roles", set_roles, methods=["POST"]),
+    Route("/admin/staff/{staff_id}/deactivate", deactivate, methods=["POST"]),
+    Route("/admin/staff/{staff_id}/reactivate", reactivate, methods=["POST"]),
     Route(RESET_PATH, reset_password, methods=["GET", "POST"]),
 ]

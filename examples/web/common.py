@@ -27,7 +27,7 @@ from contactbook.errors import (
     ValidationError,
 )
 
-from .i18n import LANGS, label, label_text, translator
+from .i18n import LANGS, label_text, translator
 from .security import ServerSession, check_csrf, csrf_token
 
 __all__ = [
@@ -59,6 +59,10 @@ E = TypeVar("E", bound=enum.Enum)
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+# The enums whose values some views carry as strings, for ``L(Service(value))``.
+TEMPLATES.env.globals.update(
+    Service=contactbook.Service, PostRejectionReason=contactbook.PostRejectionReason
+)
 MAX_FORM_FILES = 10
 MAX_FORM_FIELDS = 60
 
@@ -96,7 +100,7 @@ def _context(request: Request) -> dict[str, Any]:
     lang = lang_of(request)
 
     def enum_label(value: enum.Enum) -> str:
-        return label(value, lang)
+        return contactbook.label(value, lang)
 
     def zh_label(text: str) -> str:
         return label_text(text, lang)

@@ -32,11 +32,13 @@ def pdf(name: str) -> dict[str, Any]:
     return {"name": name, "mimeType": "application/pdf", "buffer": sample_pdf()}
 
 
-def staff_login(page: Any, live_server: LiveServer, *, shoot: bool = False) -> None:
+def staff_login(
+    page: Any, live_server: LiveServer, *, shoot: bool = False, username: str = "klp.reviewer"
+) -> None:
     """Password, then TOTP: the first sign-in enrolls (the key is read off the page;
     the code is the one for the server's clock)."""
     page.goto("/admin/login")
-    page.get_by_label("帳號").fill("klp.reviewer")
+    page.get_by_label("帳號").fill(username)
     page.get_by_label("密碼").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="登入").click()
     page.wait_for_url("**/admin/totp")
@@ -300,6 +302,31 @@ def test_notice_publish_edit_delete_and_the_family_month_view(
     assert "測試機關聯絡簿1007-2" not in staff.locator("tbody").inner_text()
     family.goto("/notices")
     assert "測試機關聯絡簿1007-2" not in family.locator("main").inner_text()
+
+
+def test_an_admin_changes_roles_deactivates_and_reactivates_on_the_staff_page(
+    live_server: LiveServer, new_page: Any
+) -> None:
+    admin = new_page()
+    staff_login(admin, live_server, username="agency.admin")
+    admin.locator("nav.menu").get_by_role("link", name="人員管理").click()
+    row = admin.locator('tr[data-staff="klp.reviewer"]')
+    expect(row.locator("td.state")).to_have_text("使用中")
+    expect(admin.locator('tr[data-staff="agency.admin"] form.roles')).to_have_count(0)
+    row.get_by_label("審核人員", exact=True).uncheck()
+    row.get_by_role("button", name="變更角色").click()
+    expect(admin.get_by_text("已變更 klp.reviewer 的角色。")).to_be_visible()
+    expect(row.get_by_label("審核人員", exact=True)).not_to_be_checked()
+    expect(row.get_by_label("發佈人員", exact=True)).to_be_checked()
+
+    row.get_by_role("button", name="停用", exact=True).click()
+    expect(admin.get_by_text("已停用 klp.reviewer")).to_be_visible()
+    expect(row.locator("td.state")).to_have_text("已停用")
+    expect(row.get_by_role("button", name="重設密碼")).to_have_count(0)
+    row.get_by_role("button", name="重新啟用").click()
+    expect(admin.get_by_text("已重新啟用 klp.reviewer")).to_be_visible()
+    expect(row.locator("td.state")).to_have_text("使用中")
+    expect(row.get_by_role("button", name="重設密碼")).to_be_visible()
 
 
 def test_message_log(live_server: LiveServer, new_page: Any) -> None:

@@ -397,6 +397,39 @@ def test_validation_errors_show_per_field_in_the_language_chosen(
     assert "Sign in" in response.text
 
 
+def test_pages_show_the_librarys_labels_in_the_language_chosen(
+    book: contactbook.ContactBook,
+) -> None:
+    """Labels are the library's (``contactbook.label``): from the enum values a view
+    carries, or from the catalog entry of a zh-TW label a view carries alone."""
+    family = book.accounts.authenticate(EMAIL, FAMILY_PASSWORD)
+    (target,) = book.posts.targets(family)
+    post = book.posts.publish(family, contactbook.PostDraft(target.inmate_id, "近況", "一切都好。"))
+    reviewer = book.staff.authenticate("klp.reviewer", STAFF_PASSWORD)
+    reason = contactbook.PostRejectionReason.OFFICIAL_BUSINESS  # its zh-TW label has 、
+    book.moderation.reject(reviewer, post.id, reason, "", post.version)
+    (application,) = book.applications.list_mine(family).items
+    shown = (
+        contactbook.Relationship.SPOUSE,
+        contactbook.Service.CONTACT_BOOK,
+        contactbook.ApplicationStatus.APPROVED,
+    )
+    for lang, evidence in (("zh_TW", "身分證明文件"), ("en", "ID document")):
+        client, staff = client_for(book), client_for(book)
+        client.get(f"/lang/{lang}")
+        family_login(client)
+        posts = client.get("/contactbook").text
+        assert contactbook.label(contactbook.PostStatus.REJECTED, lang) in posts
+        assert contactbook.label(reason, lang) in posts
+        status = client.get("/services/status").text
+        assert all(contactbook.label(value, lang) in status for value in shown)
+        staff.get(f"/lang/{lang}")
+        staff_login(staff)
+        sheet = staff.get(f"/admin/applications/{application.id}").text
+        assert all(contactbook.label(value, lang) in sheet for value in shown)
+        assert f"{evidence}：" in sheet
+
+
 # -- staff TOTP ---------------------------------------------------------------------------
 
 
@@ -587,6 +620,12 @@ def staff_row(page: str, username: str) -> str:
     return match.group(0) if match else ""
 
 
+def state(row: str) -> str:
+    """The 狀態 of a row of /admin/staff."""
+    match = re.search(r'<td class="state">([^<]+)</td>', row)
+    return match.group(1) if match else ""
+
+
 def listed(page: str) -> set[str]:
     return set(re.findall(r'<tr data-staff="([^"]+)">', page))
 
@@ -675,6 +714,7 @@ def test_a_facility_admin_manages_only_its_facilitys_staff(book: contactbook.Con
     row = staff_row(page.text, "klp.reviewer")
     cells = re.findall(r"<td>([^<]+)</td>", row)
     assert cells == ["klp.reviewer", "陳審核", "KLP", "發佈人員、審核人員", "未設定"]
+    assert state(row) == "使用中"
     elsewhere = staff_post(facility_admin, f"/admin/staff/{id_of(book, 'djs.reviewer')}/reset")
     assert elsewhere.status_code == 404 and "查無資料。" in elsewhere.text
     assert facility_admin.get("/admin/staff?facility=DJS").status_code == 404
@@ -785,3 +825,160 @@ def test_the_reset_page_refuses_a_wrong_token_and_changes_nothing(
     mismatch = set_new_password(fresh, reviewer, ticket.token, NEW_STAFF_PASSWORD, "different")
     assert mismatch.status_code == 400 and 'id="password_confirm-error"' in mismatch.text
     assert password_was_set(set_new_password(fresh, reviewer, ticket.token, NEW_STAFF_PASSWORD))
+
+
+def role_form(page: str, username: str) -> tuple[str, list[str]]:
+    """The 變更角色 form of ``username``'s row: its action and the roles ticked
+    ("" and [] when the row has none)."""
+    form = re.search(
+        r'<form method="post" action="([^"]+/roles)".*?</form>',
+        staff_row(page, username),
+        re.DOTALL,
+    )
+    if not form:
+        return "", []
+    return form.group(1), re.findall(r'name="roles" value="(\w+)" checked', form.group(0))
+
+
+def change_roles(client: TestClient, path: str, *roles: str, facility: str = "") -> Any:
+    data = {"csrf_token": csrf(client, "/admin"), "facility": facility, "roles": list(roles)}
+    return client.post(path, data=data)
+
+
+def test_a_role_change_on_the_staff_page_applies_from_the_members_next_page(
+    book: contactbook.ContactBook,
+) -> None:
+    member, admin = client_for(book), client_for(book)
+    staff_login(member)  # klp.reviewer: reviewer and publisher
+    assert member.get("/admin/posts").status_code == 200
+    sign_in_staff(admin, "agency.admin")
+    page = admin.get("/admin/staff?facility=KLP").text
+    action, ticked = role_form(page, "klp.reviewer")
+    assert action == f"/admin/staff/{id_of(book, 'klp.reviewer')}/roles"
+    assert sorted(ticked) == ["publisher", "reviewer"]
+    choices = re.findall(
+        r'name="roles" value="\w+"[^>]*> ([^<]+)</label>', staff_row(page, "klp.reviewer")
+    )
+    assert choices == ["審核人員", "發佈人員", "系統管理者"]
+
+    response = change_roles(admin, action, "publisher", facility="KLP")
+    assert response.status_code == 200
+    assert str(response.url).endswith("/admin/staff?facility=KLP")
+    assert "已變更 klp.reviewer 的角色。" in response.text
+    assert role_form(response.text, "klp.reviewer")[1] == ["publisher"]
+    refused = member.get("/admin/posts")
+    assert refused.status_code == 403 and "您的角色無法執行此操作。" in refused.text
+    assert member.get("/admin/notices").status_code == 200  # still signed in, still a publisher
+
+    english = client_for(book)
+    english.get("/lang/en")
+    sign_in_staff(english, "agency.admin")
+    row = staff_row(english.get("/admin/staff").text, "klp.reviewer")
+    assert all(contactbook.label(role, "en") in row for role in contactbook.Role)
+    assert "Change roles" in row and state(row) == "Active"
+
+
+def test_a_role_change_needs_a_role(book: contactbook.ContactBook) -> None:
+    admin = client_for(book)
+    sign_in_staff(admin, "agency.admin")
+    path = f"/admin/staff/{id_of(book, 'klp.reviewer')}/roles"
+    response = change_roles(admin, path, facility="KLP")
+    assert response.status_code == 400 and "請至少指定一個角色。" in response.text
+    assert listed(response.text) == {"klp.reviewer"}  # the filter kept
+    assert sorted(role_form(response.text, "klp.reviewer")[1]) == ["publisher", "reviewer"]
+    unknown = change_roles(admin, path, "reviewer", "superuser")
+    assert unknown.status_code == 400 and "欄位值無效。" in unknown.text
+    page = admin.get("/admin/staff").text
+    assert sorted(role_form(page, "klp.reviewer")[1]) == ["publisher", "reviewer"]
+
+
+def test_deactivation_signs_the_member_out_and_reactivation_lets_it_back_in(
+    book: contactbook.ContactBook, clock: MovableClock
+) -> None:
+    secret = enroll_totp(book, clock, "klp.reviewer")
+
+    def code() -> str:
+        clock.advance(minutes=1)  # a fresh code each time
+        return pyotp.TOTP(secret).at(clock.now())
+
+    member, admin = client_for(book), client_for(book)
+    sign_in_staff(member, "klp.reviewer", code=code())
+    assert member.get("/admin").status_code == 200
+    sign_in_staff(admin, "agency.admin")
+    reviewer = id_of(book, "klp.reviewer")
+    row = staff_row(admin.get("/admin/staff").text, "klp.reviewer")
+    assert state(row) == "使用中" and "重設密碼" in row and "清除兩步驟驗證" in row
+    assert f'action="/admin/staff/{reviewer}/deactivate"' in row and "重新啟用" not in row
+    ticket = book.staff.start_reset(
+        book.staff.authenticate("agency.admin", STAFF_PASSWORD), reviewer
+    )
+    assert ticket.token
+
+    response = staff_post(admin, f"/admin/staff/{reviewer}/deactivate")
+    assert response.status_code == 200
+    assert "已停用 klp.reviewer：該人員已被登出，且無法再登入。" in response.text
+    row = staff_row(response.text, "klp.reviewer")
+    assert state(row) == "已停用" and "重新啟用" in row and "變更角色" in row
+    assert "重設密碼" not in row and "清除兩步驟驗證" not in row and "/deactivate" not in row
+    assert signed_out(member)
+    refused = sign_in_staff(client_for(book), "klp.reviewer", code=code())
+    assert refused.status_code == 400 and "帳號或密碼錯誤。" in refused.text
+    again = staff_post(admin, f"/admin/staff/{reviewer}/deactivate")
+    assert again.status_code == 409 and "此帳號已停用。" in again.text
+
+    response = staff_post(admin, f"/admin/staff/{reviewer}/reactivate")
+    assert response.status_code == 200 and "已重新啟用 klp.reviewer" in response.text
+    row = staff_row(response.text, "klp.reviewer")
+    assert state(row) == "使用中" and "重設密碼" in row and "重新啟用" not in row
+    back = client_for(book)
+    assert sign_in_staff(back, "klp.reviewer", code=code()).headers["location"] == "/admin"
+    assert back.get("/admin").status_code == 200
+    cancelled = set_new_password(client_for(book), reviewer, ticket.token, NEW_STAFF_PASSWORD)
+    assert cancelled.status_code == 400  # deactivating cancelled the reset started before
+    again = staff_post(admin, f"/admin/staff/{reviewer}/reactivate")
+    assert again.status_code == 409 and "此帳號使用中，無須重新啟用。" in again.text
+
+
+def test_an_admin_changes_neither_its_own_roles_nor_its_own_account(
+    book: contactbook.ContactBook, clock: MovableClock
+) -> None:
+    me = id_of(book, "agency.admin")
+    secret = enroll_totp(book, clock, "agency.admin")  # 清除兩步驟驗證 would apply, if not own
+    admin = client_for(book)
+    sign_in_staff(admin, "agency.admin", code=pyotp.TOTP(secret).at(clock.now()))
+    row = staff_row(admin.get("/admin/staff").text, "agency.admin")
+    assert "<td>已設定</td>" in row and "重設密碼" in row
+    assert "變更角色" not in row and "停用" not in row and "清除兩步驟驗證" not in row
+    assert not re.search(rf"/admin/staff/{me}/(roles|deactivate|reactivate|clear-totp)", row)
+    own = "不能變更自己的角色或停用自己的帳號，請由另一位管理者辦理。"
+    forged = change_roles(admin, f"/admin/staff/{me}/roles", "reviewer")
+    assert forged.status_code == 403 and own in forged.text
+    for action in ("deactivate", "reactivate"):
+        forged = staff_post(admin, f"/admin/staff/{me}/{action}")
+        assert forged.status_code == 403 and own in forged.text
+    page = admin.get("/admin/staff")  # still signed in, still an admin
+    assert page.status_code == 200 and state(staff_row(page.text, "agency.admin")) == "使用中"
+
+
+def test_a_facility_admin_changes_only_its_facilitys_members(
+    book: contactbook.ContactBook,
+) -> None:
+    add_staff(book)
+    facility_admin = client_for(book)
+    sign_in_staff(facility_admin, "klp.admin")
+    elsewhere = id_of(book, "djs.reviewer")
+    refused = [
+        change_roles(facility_admin, f"/admin/staff/{elsewhere}/roles", "admin"),
+        staff_post(facility_admin, f"/admin/staff/{elsewhere}/deactivate"),
+        staff_post(facility_admin, f"/admin/staff/{elsewhere}/reactivate"),
+    ]
+    assert all(r.status_code == 404 and "查無資料。" in r.text for r in refused)
+    agency = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    (untouched,) = book.staff.members(agency, "DJS")
+    assert untouched.active and untouched.roles == {contactbook.Role.REVIEWER}
+
+    publisher = f"/admin/staff/{id_of(book, 'klp.publisher')}"
+    assert change_roles(facility_admin, f"{publisher}/roles", "reviewer").status_code == 200
+    done = staff_post(facility_admin, f"{publisher}/deactivate")
+    assert done.status_code == 200 and state(staff_row(done.text, "klp.publisher")) == "已停用"
+    assert "<td>審核人員</td>" in staff_row(done.text, "klp.publisher")
