@@ -56,7 +56,7 @@ async def login(request: Request) -> Response:
     session.rotate()
     session["staff_id"] = principal.staff_id
     if principal.totp_enrollment_required:
-        session["staff_ok"] = False
+        session.update(staff_ok=False, staff_session_version=principal.session_version)
         return redirect("/admin/totp")
     await _signed_in(request, principal)
     return redirect("/admin")
@@ -78,14 +78,21 @@ async def totp(request: Request) -> Response:
     """First sign-in with TOTP required: the library's enrollment (a new key and ten
     recovery codes, shown once), finished by a code from the authenticator."""
     staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, str) or request.session.get("staff_ok"):
+    version = request.session.get("staff_session_version")
+    if (
+        not isinstance(staff_id, str)
+        or not isinstance(version, int)
+        or request.session.get("staff_ok")
+    ):
         return redirect("/admin/login")
-    principal = contactbook.StaffPrincipal(staff_id, totp_enrollment_required=True)
+    principal = contactbook.StaffPrincipal(
+        staff_id, totp_enrollment_required=True, session_version=version
+    )
     book = book_of(request)
     if "totp_secret" not in request.session:
         try:
             enrollment = await call(book.staff.enroll_totp, principal)
-        except PermissionDenied:  # enrolled meanwhile: sign in again, with a code
+        except PermissionDenied:  # enrolled meanwhile, or the session was ended: sign in again
             session_of(request).rotate()
             return redirect("/admin/login")
         request.session.update(
@@ -103,6 +110,9 @@ async def totp(request: Request) -> Response:
     form = await read_form(request)
     try:
         full = await call(book.staff.confirm_totp, principal, text(form, "code"))
+    except PermissionDenied:  # the session was ended meanwhile (a reset, a cleared factor)
+        session_of(request).rotate()
+        return redirect("/admin/login")
     except ContactBookError as exc:
         failures = int(request.session.get("totp_failures", 0)) + 1
         if failures >= MAX_TOTP_FAILURES:

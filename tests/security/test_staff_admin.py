@@ -168,10 +168,13 @@ def test_a_pending_enrollment_alone_is_cleared_too(make_book: BookFactory) -> No
     mei = book.staff.authenticate("mei.chen", STAFF_PASSWORD)
     started = book.staff.enroll_totp(mei)
     book.staff.clear_totp(world.agency, world.mei)
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(PermissionDenied) as ended:  # that session ended with the clearing
         book.staff.confirm_totp(mei, world.code(started.secret))
+    assert ended.value.code == "session_ended"
+    again = book.staff.authenticate("mei.chen", STAFF_PASSWORD)
+    with pytest.raises(Conflict) as refused:  # and the pending secret is gone
+        book.staff.confirm_totp(again, world.code(started.secret))
     assert refused.value.code == "totp_not_enrolling"
-    assert book.staff.authenticate("mei.chen", STAFF_PASSWORD).staff_id == world.mei
 
 
 def test_clearing_refusals(make_book: BookFactory) -> None:
@@ -314,3 +317,44 @@ def test_role_and_activity_refusals(make_book: BookFactory) -> None:
         book.staff.deactivate(a01_admin, world.mei)
     assert conflict.value.code == "staff_inactive"
     assert conflict.value.message() == "此帳號已停用。"
+
+
+# -- ended sessions stay ended ---------------------------------------------------------------
+
+
+def test_an_ended_enrollment_session_cannot_enroll_into_a_fresh_one(
+    make_book: BookFactory,
+) -> None:
+    """A password-only principal (a stolen password) is issued; the member then resets
+    the password. The old principal must not enroll its way to a valid session."""
+    world = _World(make_book)
+    book = world.book
+    stolen = book.staff.authenticate("li.hua", STAFF_PASSWORD)
+    assert stolen.totp_enrollment_required
+    token = book.staff.start_reset(world.agency, world.li).token
+    assert token is not None
+    book.staff.complete_reset(world.li, token, "a-new-staff-passphrase")
+    for attempt in (
+        lambda: book.staff.enroll_totp(stolen),
+        lambda: book.staff.confirm_totp(stolen, "123456"),
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            attempt()
+        assert refused.value.code == "session_ended"
+    member = book.staff.authenticate("li.hua", "a-new-staff-passphrase")
+    assert world.enroll(member)[0].session_version == member.session_version  # a first factor
+
+
+def test_replacing_ones_own_authenticator_ends_the_other_sessions(
+    make_book: BookFactory,
+) -> None:
+    world = _World(make_book)
+    book = world.book
+    laptop, old = world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))
+    phone = world.login("mei.chen", old.secret)
+    renewed, _ = world.enroll(phone)  # the old phone was lost: a new factor from this session
+    assert renewed.session_version == phone.session_version + 1
+    assert book.staff.session_valid(renewed)
+    assert not book.staff.session_valid(laptop) and not book.staff.session_valid(phone)
+    [*_, event] = audit_events(book, "staff.confirm_totp")
+    assert dict(event.details) == {"replaced": "yes"}

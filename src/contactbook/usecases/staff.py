@@ -447,13 +447,21 @@ class Staff:
 
     # -- second factor ------------------------------------------------------------
 
-    def _member(self, uow: UnitOfWork, staff: StaffPrincipal) -> StaffMember:
-        """The acting member, also while it may do nothing but enroll."""
+    def _member(
+        self, uow: UnitOfWork, staff: StaffPrincipal, *, current_session: bool = False
+    ) -> StaffMember:
+        """The acting member, also while it may do nothing but enroll.
+
+        ``current_session``: refuse a principal issued before the member's sessions
+        were ended (``session_ended``) — enrolling turns a principal into a full one
+        of the current session, so an ended one must not get that far."""
         if not isinstance(staff, StaffPrincipal):
             raise NotFound()
         member = uow.staff.get(staff.staff_id)
         if member is None or not member.active:
             raise NotFound()
+        if current_session and staff.session_version != member.session_version:
+            raise PermissionDenied("session_ended")
         if staff.totp_enrollment_required and member.totp is not None:
             # An enrollment-only principal from before the member enrolled (a tab left
             # open, a stolen session) must not replace the confirmed authenticator.
@@ -471,7 +479,7 @@ class Staff:
         codes = tuple(_new_recovery_code() for _ in range(RECOVERY_CODES))
         hashes = tuple(ctx.hasher.hash(_normal_recovery_code(code) or code) for code in codes)
         with ctx.uow() as uow:
-            member = self._member(uow, staff)
+            member = self._member(uow, staff, current_session=True)
             uow.staff.replace(member, member.changed(totp_pending=TotpFactor(secret, hashes)))
             record(ctx, uow, member, "staff.enroll_totp", "staff", member.id)
             uow.commit()
@@ -482,11 +490,13 @@ class Staff:
 
     def confirm_totp(self, staff: StaffPrincipal, code: str) -> StaffPrincipal:
         """Finish enrollment with a current code of the new secret; the returned
-        principal is a full one (the member proved password and TOTP)."""
+        principal is a full one (the member proved password and TOTP). Replacing a
+        confirmed factor (a phone lost or exposed) ends the member's other sessions:
+        the returned principal belongs to the new session version."""
         ctx = self._ctx
         now = ctx.now()
         with ctx.uow() as uow:
-            member = self._member(uow, staff)
+            member = self._member(uow, staff, current_session=True)
             pending = member.totp_pending
             if pending is None:
                 raise Conflict("totp_not_enrolling")
@@ -497,13 +507,24 @@ class Staff:
                 )
                 uow.commit()
                 raise ValidationError("totp_invalid", fields={"code": "totp_invalid"})
-            uow.staff.replace(
-                member,
-                member.changed(totp=attrs.evolve(pending, last_step=step), totp_pending=None),
+            replacing = member.totp is not None
+            confirmed = member.changed(
+                totp=attrs.evolve(pending, last_step=step),
+                totp_pending=None,
+                session_version=member.session_version + (1 if replacing else 0),
             )
-            record(ctx, uow, member, "staff.confirm_totp", "staff", member.id)
+            uow.staff.replace(member, confirmed)
+            record(
+                ctx,
+                uow,
+                member,
+                "staff.confirm_totp",
+                "staff",
+                member.id,
+                details={"replaced": "yes" if replacing else "no"},
+            )
             uow.commit()
-        return StaffPrincipal(member.id, session_version=member.session_version)
+        return StaffPrincipal(member.id, session_version=confirmed.session_version)
 
     def clear_totp(self, admin: StaffPrincipal, staff_id: str) -> None:
         """Clear the second factor of a member in scope who lost it (authenticator and
