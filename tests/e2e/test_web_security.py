@@ -476,6 +476,43 @@ def test_a_session_left_halfway_cannot_re_enroll_after_the_member_enrolled(
     totp_book.close()
 
 
+def test_an_enrollment_left_halfway_ends_with_a_password_reset(tmp_path: Path) -> None:
+    """A password-only session at the enrollment step (a stolen password) cannot finish
+    enrolling once the member's password was reset: it is sent back to the login."""
+    clock = MovableClock(START)
+    database = f"sqlite:///{tmp_path / 'book.db'}"
+    setup_book = memory_book(clock=clock, database=database, migrate=True)
+    seed_facilities(setup_book)
+    setup_book.close()
+    totp_book = memory_book(
+        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
+    )
+    stolen = client_for(totp_book)
+    staff_login(stolen)
+    page = stolen.get("/admin/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    assert secret
+    token = csrf(stolen, "/admin/totp")
+    # the member has the password reset (through a book that needs no TOTP, as set-up)
+    admin_book = memory_book(clock=clock, database=database)
+    admin = admin_book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    reviewer = next(m for m in admin_book.staff.members(admin) if m.username == "klp.reviewer")
+    ticket = admin_book.staff.start_reset(admin, reviewer.id)
+    assert ticket.token is not None
+    admin_book.staff.complete_reset(reviewer.id, ticket.token, NEW_STAFF_PASSWORD)
+    admin_book.close()
+    code = pyotp.TOTP(secret.group(1)).at(clock.now())
+    ended = stolen.post(
+        "/admin/totp", data={"csrf_token": token, "code": code}, follow_redirects=False
+    )
+    assert ended.headers["location"] == "/admin/login"
+    assert stolen.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
+    with totp_book.storage.unit_of_work() as uow:
+        after = uow.staff.by_username("klp.reviewer")
+    assert after is not None and after.totp is None  # nothing was enrolled
+    totp_book.close()
+
+
 def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
     tmp_path: Path,
 ) -> None:
