@@ -288,7 +288,7 @@ def test_new_roles_take_effect_at_the_members_next_call(make_book: BookFactory) 
         book.applications.queue(mei)
     assert refused.value.code == "role_required"
     [event] = audit_events(book, "staff.set_roles")
-    assert dict(event.details) == {"roles": "publisher"}
+    assert dict(event.details) == {"before": "reviewer", "roles": "publisher"}
 
 
 def test_role_and_activity_refusals(make_book: BookFactory) -> None:

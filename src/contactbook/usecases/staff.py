@@ -138,6 +138,31 @@ def _context_words(username: str, email: EmailAddress | None) -> tuple[str, ...]
     return (username, email.local_part) if email else (username,)
 
 
+def _roles_text(roles: Iterable[Role]) -> str:
+    return ",".join(sorted(role.value for role in roles))
+
+
+def _is_agency_admin(member: StaffMember) -> bool:
+    return member.is_agency and member.active and Role.ADMIN in member.roles
+
+
+def _replace_keeping_an_agency_admin(
+    uow: UnitOfWork, member: StaffMember, changed: StaffMember
+) -> None:
+    """Write ``changed``, unless it would leave the Agency without an active
+    administrator (``Conflict("last_agency_admin")``): nobody could then manage
+    staff, facilities or rosters. The remaining Agency admins are written as well
+    (their version moves on), so two admins removing each other at the same moment
+    conflict instead of both succeeding."""
+    if _is_agency_admin(member) and not _is_agency_admin(changed):
+        remaining = [m for m in uow.staff.list() if m.id != member.id and _is_agency_admin(m)]
+        if not remaining:
+            raise Conflict("last_agency_admin")
+        for other in remaining:
+            uow.staff.replace(other, other.changed())
+    uow.staff.replace(member, changed)
+
+
 class Staff:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
@@ -223,7 +248,14 @@ class Staff:
                 raise Conflict("username_taken")
             uow.staff.add(member)
             record(
-                ctx, uow, creator, "staff.create", "staff", member.id, facility_code=facility_code
+                ctx,
+                uow,
+                creator,
+                "staff.create",
+                "staff",
+                member.id,
+                facility_code=facility_code,
+                details={"roles": _roles_text(member.roles)},
             )
             uow.commit()
         return _view(member)
@@ -273,7 +305,7 @@ class Staff:
         with ctx.uow() as uow:
             acting, member = self._managed(uow, admin, staff_id)
             changed = member.changed(roles=role_set)
-            uow.staff.replace(member, changed)
+            _replace_keeping_an_agency_admin(uow, member, changed)
             record(
                 ctx,
                 uow,
@@ -282,7 +314,7 @@ class Staff:
                 "staff",
                 member.id,
                 facility_code=member.facility_code,
-                details={"roles": ",".join(sorted(role_set))},
+                details={"before": _roles_text(member.roles), "roles": _roles_text(role_set)},
             )
             uow.commit()
         return _view(changed)
@@ -313,7 +345,7 @@ class Staff:
                     reset_expires_at=None,
                 )
             changed = member.changed(**changes)
-            uow.staff.replace(member, changed)
+            _replace_keeping_an_agency_admin(uow, member, changed)
             action = "staff.reactivate" if active else "staff.deactivate"
             record(ctx, uow, acting, action, "staff", member.id, facility_code=member.facility_code)
             uow.commit()
