@@ -789,3 +789,31 @@ def test_authorization_matrix(use_case: str) -> None:
     finally:
         for world in worlds:
             world.book.close()
+
+
+_ENROLLMENT_STEPS = {"staff.get", "staff.enroll_totp", "staff.confirm_totp", "staff.session_valid"}
+"""What a principal that has only given its password may do while TOTP is required."""
+
+
+@pytest.mark.parametrize(
+    "use_case",
+    sorted(
+        name
+        for name, row in ROWS.items()
+        if row.kind in {"staff_object", "staff_scope", "agency", "any_staff"}
+        and name not in _ENROLLMENT_STEPS
+    ),
+)
+def test_an_enrollment_only_principal_may_do_nothing_else(use_case: str) -> None:
+    """The entitled staff member, before enrolling its second factor, is refused."""
+    row = ROWS[use_case]
+    assert row.call is not None
+    world = build_world()
+    try:
+        owner = row.principal(world, OWNER)
+        assert isinstance(owner, contactbook.StaffPrincipal)
+        with pytest.raises(errors.PermissionDenied) as refused:
+            row.call(world, attrs.evolve(owner, totp_enrollment_required=True))
+        assert refused.value.code == "totp_enrollment_required"
+    finally:
+        world.book.close()

@@ -11,7 +11,7 @@ from contactbook.domain.identifiers import CallNumber
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.masking import mask_name
 from contactbook.domain.staff import Role
-from contactbook.errors import ContactBookError, NotFound, ValidationError
+from contactbook.errors import ContactBookError, NotFound, PermissionDenied, ValidationError
 from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
@@ -99,6 +99,8 @@ class Inmates:
             member = uow.staff.get(staff.staff_id) if isinstance(staff, StaffPrincipal) else None
             if member is None or not member.active or not member.roles:
                 raise NotFound()
+            if staff.totp_enrollment_required:
+                raise PermissionDenied("totp_enrollment_required")
             access.require_scope(member, facility_code.strip())
             inmate = find_current(uow, facility_code, call_number)
             facility = uow.facilities.get(inmate.facility_code)
