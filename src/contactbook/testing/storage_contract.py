@@ -1227,6 +1227,18 @@ class StorageContract:
         assert ours == ["staff-Bai", STAFF]
         assert theirs == [make_staff("staff-other", facility_code=OTHER_FACILITY)]
 
+    def test_staff_list_sorts_usernames_by_code_point(self, storage: Storage) -> None:
+        """Not by a locale's collation (which would put ``li_hua`` first on some servers)."""
+        seed(storage, make_facility())
+        names = ["lia", "li_hua", "li.hua", "li-hua", "Li0"]
+        with storage.unit_of_work() as uow:
+            for name in names:
+                uow.staff.add(make_staff(f"staff-{name}"))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            listed = [member.username for member in uow.staff.list()]
+        assert listed == ["li-hua", "li.hua", "Li0", "li_hua", "lia"]
+
     def test_facilities_list_every_facility(self, world: Storage) -> None:
         with world.unit_of_work() as uow:
             listed = sorted(uow.facilities.list(), key=lambda facility: facility.code)

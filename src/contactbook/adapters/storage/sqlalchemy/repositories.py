@@ -581,7 +581,10 @@ class SqlStaffRepository:
         return int(total)
 
     def list(self, facility_code: str | None = None) -> Sequence[StaffMember]:
-        statement = self._rows.select().order_by(tables.staff.c.username_key)
+        key: ColumnElement[str] = tables.staff.c.username_key
+        if self._rows.connection.dialect.name == "postgresql":
+            key = key.collate("C")  # by code point, as the other stores sort
+        statement = self._rows.select().order_by(key)
         if facility_code is not None:
             statement = statement.where(tables.staff.c.facility_code == facility_code)
         return self._rows.all(statement)
