@@ -22,7 +22,7 @@ import attrs
 import click
 from rich.console import Console
 from rich.progress import track
-from rich.table import Table
+from rich.table import Column, Table
 
 import contactbook
 from contactbook.errors import ContactBookError, NotFound
@@ -268,17 +268,27 @@ def staff_list(
     login: _StaffLogin,
 ) -> None:
     """The staff accounts the acting administrator manages."""
-    table = Table("username", "name", "facility", "roles", "TOTP", "active")
     with login.signed_in() as (book, admin):
-        for member in book.staff.members(admin, facility):
-            table.add_row(
-                member.username,
-                member.name,
-                member.facility_code or "(Agency)",
-                ", ".join(sorted(role.value for role in member.roles)),
-                "yes" if member.totp_enrolled else "no",
-                "yes" if member.active else "no",
-            )
+        members = book.staff.members(admin, facility)
+    # the username is what the other commands take: shown whole, never cut short
+    widest = max((len(member.username) for member in members), default=8)
+    table = Table(
+        Column("username", min_width=widest, no_wrap=True),
+        "name",
+        Column("facility", overflow="fold"),
+        Column("roles", overflow="fold"),
+        "TOTP",
+        "active",
+    )
+    for member in members:
+        table.add_row(
+            member.username,
+            member.name,
+            member.facility_code or "(Agency)",
+            ", ".join(sorted(role.value for role in member.roles)),
+            "yes" if member.totp_enrolled else "no",
+            "yes" if member.active else "no",
+        )
     Console().print(table)
 
 
@@ -297,8 +307,8 @@ def staff_reset_password(
     if ticket.mailed_to is not None:
         click.echo(f"reset link mailed to {ticket.mailed_to}")
     else:
-        click.echo("no e-mail address: hand this one-time reset token to the member in person")
-        click.echo(ticket.token)
+        click.echo("no e-mail address: hand this one-time reset link to the member in person")
+        click.echo(ticket.link)
 
 
 @staff.command("clear-totp")

@@ -194,6 +194,10 @@ def test_clearing_refusals(make_book: BookFactory) -> None:
         book.staff.clear_totp(a01_admin, world.agency.staff_id)
     with pytest.raises(NotFound):
         book.staff.clear_totp(a01_admin, "no-such-member")
+    book.staff.deactivate(a01_admin, world.li)
+    with pytest.raises(Conflict) as refused:  # listed, but closed: say so
+        book.staff.clear_totp(a01_admin, world.li)
+    assert refused.value.code == "staff_inactive"
     mei = world.enroll(book.staff.authenticate("mei.chen", STAFF_PASSWORD))[0]
     with pytest.raises(PermissionDenied) as refused:  # a reviewer is no admin
         book.staff.clear_totp(mei, world.b02)

@@ -69,6 +69,8 @@ def test_a_member_without_an_email_gets_a_token_out_of_band(make_book: BookFacto
     ticket = book.staff.start_reset(admin, li)
     assert ticket.mailed_to is None and ticket.token is not None
     assert len(ticket.token) * 6 >= 128
+    base = book.context.settings.base_url.rstrip("/")  # the link the mail would carry
+    assert ticket.link == f"{base}/staff/reset-password?staff={li}&token={ticket.token}"
     book.staff.complete_reset(li, ticket.token, NEW_PASSWORD)
     book.staff.authenticate("li.hua", NEW_PASSWORD)
 
@@ -146,8 +148,9 @@ def test_only_admins_in_scope_may_start_a_reset(make_book: BookFactory) -> None:
 def test_admins_never_set_or_see_the_password(make_book: BookFactory) -> None:
     book, admin, mei, _ = _setup(make_book)
     ticket = book.staff.start_reset(admin, mei)
-    assert {field.name for field in attrs.fields(StaffResetTicket)} == {"mailed_to", "token"}
-    assert ticket.token is None  # with an e-mail the admin gets no credential at all
+    fields = {field.name for field in attrs.fields(StaffResetTicket)}
+    assert fields == {"mailed_to", "token", "link"}
+    assert ticket.token is None and ticket.link is None  # with an e-mail: no credential at all
     assert not any("password" in name for name in dir(book.staff) if "set" in name)
 
 

@@ -90,14 +90,16 @@ class TotpEnrollment:
 class StaffResetTicket:
     """What ``start_reset`` gives the admin.
 
-    ``mailed_to``: the masked address the reset link went to (``token`` is None);
-    for a member without an e-mail address ``mailed_to`` is None and ``token`` is
-    the one-time reset token (valid ``Settings.reset_token_ttl``) to hand to the
-    member out of band — it lets the member choose a password, nothing else.
+    ``mailed_to``: the masked address the reset link went to (``token`` and ``link``
+    are None); for a member without an e-mail address ``mailed_to`` is None, and
+    ``link`` is the link the mail would have carried, with ``token`` the one-time
+    reset token in it (valid ``Settings.reset_token_ttl``), to hand to the member
+    out of band — it lets the member choose a password, nothing else.
     """
 
     mailed_to: str | None
     token: str | None
+    link: str | None = None
 
 
 def _view(member: StaffMember) -> StaffView:
@@ -563,15 +565,17 @@ class Staff:
         recovery codes): the member's other sessions end, and the next login asks
         for a new enrollment where ``require_staff_totp`` is on.
 
-        The member is told by mail when it has an address. Refusals: ``NotFound``
-        (no such active member in scope), ``Conflict("totp_not_enrolled")``,
-        ``PermissionDenied("totp_clear_own")`` — an admin replaces its own factor by
-        enrolling again, so one person alone never takes a factor off an account."""
+        The member is told by mail when it has an address, and the clearing is
+        audited: an admin who then starts a reset of a member without e-mail holds
+        the way into that account, which the audit trail shows. Refusals: ``NotFound``
+        (no such member in scope), ``Conflict("staff_inactive")``,
+        ``Conflict("totp_not_enrolled")``, ``PermissionDenied("totp_clear_own")`` —
+        one's own factor is replaced by enrolling again, which needs the factor."""
         ctx = self._ctx
         with ctx.uow() as uow:
             acting, member = self._managed(uow, admin, staff_id, own="totp_clear_own")
             if not member.active:
-                raise NotFound()
+                raise Conflict("staff_inactive")
             if member.totp is None and member.totp_pending is None:
                 raise Conflict("totp_not_enrolled")
             uow.staff.replace(
@@ -623,8 +627,9 @@ class Staff:
                     reset_expires_at=now + ctx.settings.reset_token_ttl,
                 ),
             )
+            base = ctx.settings.base_url.rstrip("/")
+            link = f"{base}/staff/reset-password?staff={member.id}&token={token}"
             if member.email is not None:
-                base = ctx.settings.base_url.rstrip("/")
                 queue_mail(
                     ctx,
                     uow,
@@ -633,7 +638,7 @@ class Staff:
                     account=None,
                     name=member.name,
                     username=member.username,
-                    link=f"{base}/staff/reset-password?staff={member.id}&token={token}",
+                    link=link,
                 )
             record(
                 ctx,
@@ -648,7 +653,7 @@ class Staff:
             uow.commit()
         if member.email is not None:
             return StaffResetTicket(mailed_to=mask_email(member.email.value), token=None)
-        return StaffResetTicket(mailed_to=None, token=token)
+        return StaffResetTicket(mailed_to=None, token=token, link=link)
 
     def complete_reset(self, staff_id: str, token: str, new_password: str) -> None:
         """The member sets a new password with the reset token (single use, expiring).
