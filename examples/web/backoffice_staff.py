@@ -100,11 +100,10 @@ async def start_reset(request: Request) -> Response:
         return redirect(_back_to_list(facility))
     members = await call(book.staff.members, principal)
     member = next((m for m in members if m.id == member_id), None)
-    query = urlencode({"staff": member_id, "token": ticket.token})
     context = {
         "member": member,
         "token": ticket.token,
-        "link": f"{str(request.base_url).rstrip('/')}/staff/reset-password?{query}",
+        "link": ticket.link,  # the link the mail would have carried
         "back": _back_to_list(facility),
     }
     return render(request, "admin/staff_reset.html", context)
