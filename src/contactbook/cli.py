@@ -122,6 +122,21 @@ _ADAPTERS = _options(_DATABASE, _FILES, _MAIL, _SMS)
 _LOGIN_OPTIONS = _options(_AS_STAFF, _PASSWORD, _TOTP)
 
 
+@contextlib.contextmanager
+def _refusals_end_the_command(
+    database: str, files: str, mail: str, sms: str
+) -> Iterator[contactbook.ContactBook]:
+    """The book, closed afterwards; a refusal of the library (a wrong password
+    included) ends the command with its message instead of a traceback."""
+    book = _open(database, files, mail, sms)
+    try:
+        yield book
+    except ContactBookError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        book.close()
+
+
 @attrs.frozen
 class _StaffLogin:
     """Who acts (a staff member's login) and on which book (the adapter URLs)."""
@@ -136,15 +151,9 @@ class _StaffLogin:
 
     @contextlib.contextmanager
     def signed_in(self) -> Iterator[tuple[contactbook.ContactBook, contactbook.StaffPrincipal]]:
-        """The book and the signed-in member; a refusal of the library (a wrong password
-        included) ends the command with its message, and the book is closed."""
-        book = _open(self.database, self.files, self.mail, self.sms)
-        try:
+        """The book and the signed-in member (see :func:`_refusals_end_the_command`)."""
+        with _refusals_end_the_command(self.database, self.files, self.mail, self.sms) as book:
             yield book, book.staff.authenticate(self.username, self.password, self.totp_code)
-        except ContactBookError as exc:
-            raise click.ClickException(str(exc)) from None
-        finally:
-            book.close()
 
 
 def _as_staff(command: Callable[..., None]) -> Callable[..., None]:
@@ -355,6 +364,21 @@ def staff_reactivate(member_username: str, login: _StaffLogin) -> None:
     with login.signed_in() as (book, admin):
         view = book.staff.reactivate(admin, _member_named(book, admin, member_username).id)
     click.echo(f"{view.username} reactivated")
+
+
+@staff.command("recover-admin")
+@click.argument("admin_username")
+@click.option("--reason", required=True, help="Why, for the audit trail (e.g. a ticket number).")
+@_ADAPTERS
+def staff_recover_admin(
+    admin_username: str, reason: str, database: str, files: str, mail: str, sms: str
+) -> None:
+    """Break glass: clear the lost authenticator of the Agency's ONLY active
+    administrator, whom no other admin can help. Needs direct access to the
+    database; recorded in the audit trail as the system's act, with REASON."""
+    with _refusals_end_the_command(database, files, mail, sms) as book:
+        book.staff.recover_agency_admin(admin_username, reason)
+    click.echo(f"two-step verification of {admin_username.strip().casefold()} cleared")
 
 
 @main.command("sweep-files")

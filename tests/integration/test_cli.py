@@ -263,3 +263,21 @@ def test_staff_set_roles_deactivate_and_reactivate(tmp_path: Path) -> None:
     assert opened.exit_code == 0 and "li.hua reactivated" in opened.output
     own = _as_admin(tmp_path, url, "staff", "deactivate", "agency.admin")
     assert own.exit_code == 1 and "[staff_own_account]" in own.output
+
+
+def test_staff_recover_admin_is_the_break_glass_for_the_only_agency_admin(
+    tmp_path: Path,
+) -> None:
+    url = _admin_book(tmp_path)
+    book = contactbook.open(database=url, files=str(tmp_path / "files"), mail="memory://")
+    book.staff.enroll_totp(book.staff.authenticate("agency.admin", ADMIN_PASSWORD))
+    book.close()
+    command = ["staff", "recover-admin", "agency.admin", "--database", url]
+    command += ["--files", str(tmp_path / "files"), "--mail", f"folder:{tmp_path / 'outbox'}"]
+    unexplained = CliRunner().invoke(main, command)
+    assert unexplained.exit_code == 2 and "--reason" in unexplained.output
+    result = CliRunner().invoke(main, [*command, "--reason", "手機遺失（工單 1007）"])
+    assert result.exit_code == 0, result.output
+    assert "two-step verification of agency.admin cleared" in result.output
+    again = CliRunner().invoke(main, [*command, "--reason", "再一次"])
+    assert again.exit_code == 1 and "[totp_not_enrolled]" in again.output

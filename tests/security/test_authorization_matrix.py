@@ -603,6 +603,7 @@ ROWS: dict[str, Row] = {
         role=R.ADMIN,
     ),
     "staff.reactivate": Row("staff_object", _reactivate, role=R.ADMIN),
+    "staff.recover_agency_admin": public(),
     "staff.set_roles": Row(
         "staff_object",
         lambda w, p: w.book.staff.set_roles(p, w.ids["klp_staff"], [R.REVIEWER]),

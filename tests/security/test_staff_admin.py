@@ -4,6 +4,8 @@ the member's other sessions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import pyotp
 import pytest
@@ -362,3 +364,55 @@ def test_replacing_ones_own_authenticator_ends_the_other_sessions(
     assert not book.staff.session_valid(laptop) and not book.staff.session_valid(phone)
     [*_, event] = audit_events(book, "staff.confirm_totp")
     assert dict(event.details) == {"replaced": "yes"}
+
+
+# -- break glass: the Agency's only admin lost its factor ------------------------------------
+
+
+def _sole_admin(make_book: BookFactory) -> tuple[contactbook.ContactBook, Any, TotpEnrollment]:
+    book = make_book(settings=Settings(require_staff_totp=True))
+    book.staff.bootstrap_admin("agency.admin", "矯正署管理者", STAFF_PASSWORD, email=MEI_EMAIL)
+    principal = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    enrollment = book.staff.enroll_totp(principal)
+    clock(book).advance(seconds=30)
+    code = pyotp.TOTP(enrollment.secret).at(book.context.now())
+    return book, book.staff.confirm_totp(principal, code), enrollment
+
+
+def test_the_only_agency_admin_is_recovered_from_the_console(make_book: BookFactory) -> None:
+    book, session, _ = _sole_admin(make_book)
+    book.staff.recover_agency_admin("Agency.Admin", "手機遺失，備用碼未保存（工單 2020-1007）")
+    assert not book.staff.session_valid(session)
+    again = book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    assert again.totp_enrollment_required  # enrolls anew
+    assert "兩步驟驗證已清除" in mails_to(book, MEI_EMAIL)[-1].subject
+    [event] = audit_events(book, "staff.recover_agency_admin")
+    assert (event.actor_kind, event.actor_id, event.target_id) == (
+        "system",
+        None,
+        session.staff_id,
+    )
+    assert dict(event.details) == {"reason": "手機遺失，備用碼未保存（工單 2020-1007）"}
+
+
+def test_breaking_glass_is_refused_where_an_admin_can_help(make_book: BookFactory) -> None:
+    book, session, _ = _sole_admin(make_book)
+    with pytest.raises(ValidationError) as invalid:
+        book.staff.recover_agency_admin("agency.admin", "  ")
+    assert invalid.value.code == "reason_required"
+    book.facilities.add(session, "A01", "法務部矯正署臺北監獄")
+    book.staff.create(
+        session, "a01.admin", "張志明", STAFF_PASSWORD, "A01", [contactbook.Role.ADMIN]
+    )
+    with pytest.raises(NotFound):  # a facility admin is not the Agency's
+        book.staff.recover_agency_admin("a01.admin", "遺失")
+    with pytest.raises(NotFound):
+        book.staff.recover_agency_admin("nobody", "遺失")
+    book.staff.create(
+        session, "agency.second", "林志豪", STAFF_PASSWORD, None, [contactbook.Role.ADMIN]
+    )
+    with pytest.raises(Conflict) as conflict:
+        book.staff.recover_agency_admin("agency.admin", "遺失")
+    assert conflict.value.code == "another_admin_can_clear"
+    assert book.staff.session_valid(session)  # nothing changed
+    assert audit_events(book, "staff.recover_agency_admin") == []

@@ -225,6 +225,40 @@ class Staff:
             uow.commit()
         return _view(member)
 
+    def recover_agency_admin(self, username: str, reason: str) -> None:
+        """Break glass: clear the lost second factor of the Agency's only active
+        administrator, whom no other admin can help (``clear_totp`` needs one).
+
+        For the operator's console (``contactbook staff recover-admin``), run by
+        someone with direct access to the database — never to be offered by a web
+        front end. Refused while another active Agency admin exists
+        (``Conflict("another_admin_can_clear")``); ``reason`` is required and kept
+        in the audit trail, recorded as the system's act. The member is mailed,
+        its sessions end, and it enrolls again at the next login."""
+        ctx = self._ctx
+        if not reason.strip():
+            raise ValidationError("reason_required", fields={"reason": "reason_required"})
+        with ctx.uow() as uow:
+            member = uow.staff.by_username(username.strip().casefold())
+            if member is None or not _is_agency_admin(member):
+                raise NotFound()
+            if any(m.id != member.id and _is_agency_admin(m) for m in uow.staff.list()):
+                raise Conflict("another_admin_can_clear")
+            if member.totp is None and member.totp_pending is None:
+                raise Conflict("totp_not_enrolled")
+            self._clear_factor(uow, member)
+            record(
+                ctx,
+                uow,
+                None,
+                "staff.recover_agency_admin",
+                "staff",
+                member.id,
+                details={"reason": reason.strip()},
+                actor_kind="system",
+            )
+            uow.commit()
+
     def create(
         self,
         admin: StaffPrincipal,
@@ -578,22 +612,7 @@ class Staff:
                 raise Conflict("staff_inactive")
             if member.totp is None and member.totp_pending is None:
                 raise Conflict("totp_not_enrolled")
-            uow.staff.replace(
-                member,
-                member.changed(
-                    totp=None, totp_pending=None, session_version=member.session_version + 1
-                ),
-            )
-            if member.email is not None:
-                queue_mail(
-                    ctx,
-                    uow,
-                    MessageCause.STAFF_TOTP_CLEARED,
-                    to=member.email.value,
-                    account=None,
-                    name=member.name,
-                    username=member.username,
-                )
+            self._clear_factor(uow, member)
             record(
                 ctx,
                 uow,
@@ -604,6 +623,25 @@ class Staff:
                 facility_code=member.facility_code,
             )
             uow.commit()
+
+    def _clear_factor(self, uow: UnitOfWork, member: StaffMember) -> None:
+        """Take the member's second factor off, end its sessions and tell it by mail."""
+        uow.staff.replace(
+            member,
+            member.changed(
+                totp=None, totp_pending=None, session_version=member.session_version + 1
+            ),
+        )
+        if member.email is not None:
+            queue_mail(
+                self._ctx,
+                uow,
+                MessageCause.STAFF_TOTP_CLEARED,
+                to=member.email.value,
+                account=None,
+                name=member.name,
+                username=member.username,
+            )
 
     # -- password reset ------------------------------------------------------------
 
