@@ -313,6 +313,7 @@ def test_an_admin_changes_roles_deactivates_and_reactivates_on_the_staff_page(
     row = admin.locator('tr[data-staff="klp.reviewer"]')
     expect(row.locator("td.state")).to_have_text("使用中")
     expect(admin.locator('tr[data-staff="agency.admin"] form.roles')).to_have_count(0)
+    screenshot(admin, "admin-staff")
     row.get_by_label("審核人員", exact=True).uncheck()
     row.get_by_role("button", name="變更角色").click()
     expect(admin.get_by_text("已變更 klp.reviewer 的角色。")).to_be_visible()
