@@ -244,8 +244,6 @@ class Staff:
                 raise NotFound()
             if any(m.id != member.id and _is_agency_admin(m) for m in uow.staff.list()):
                 raise Conflict("another_admin_can_clear")
-            if member.totp is None and member.totp_pending is None:
-                raise Conflict("totp_not_enrolled")
             self._clear_factor(uow, member)
             record(
                 ctx,
@@ -610,8 +608,6 @@ class Staff:
             acting, member = self._managed(uow, admin, staff_id, own="totp_clear_own")
             if not member.active:
                 raise Conflict("staff_inactive")
-            if member.totp is None and member.totp_pending is None:
-                raise Conflict("totp_not_enrolled")
             self._clear_factor(uow, member)
             record(
                 ctx,
@@ -625,7 +621,10 @@ class Staff:
             uow.commit()
 
     def _clear_factor(self, uow: UnitOfWork, member: StaffMember) -> None:
-        """Take the member's second factor off, end its sessions and tell it by mail."""
+        """Take the member's second factor off, end its sessions and tell it by mail;
+        ``Conflict("totp_not_enrolled")`` when there is none, not even a pending one."""
+        if member.totp is None and member.totp_pending is None:
+            raise Conflict("totp_not_enrolled")
         uow.staff.replace(
             member,
             member.changed(
