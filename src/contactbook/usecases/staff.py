@@ -23,7 +23,6 @@ sessions of a front end that checks ``session_valid``.
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -33,7 +32,7 @@ import attrs
 from contactbook.domain.identifiers import EmailAddress
 from contactbook.domain.masking import mask_email
 from contactbook.domain.message import MessageCause
-from contactbook.domain.staff import Role, StaffMember, TotpFactor
+from contactbook.domain.staff import Role, StaffMember
 from contactbook.errors import (
     AuthenticationFailed,
     Conflict,
@@ -51,16 +50,17 @@ from contactbook.usecases.context import Context, new_id
 from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.passwords import check_new_password
 from contactbook.usecases.principals import StaffPrincipal
+from contactbook.usecases.second_factor import (
+    RECOVERY_CODES,
+    TotpEnrollment,
+    accept_code,
+    new_factor,
+)
 from contactbook.usecases.throttle import after_failure, refuse_if_locked
 
 __all__ = ["RECOVERY_CODES", "Staff", "StaffResetTicket", "StaffView", "TotpEnrollment"]
 
 _DUMMY = "timing-equaliser-not-a-password"
-
-RECOVERY_CODES = 10
-"""How many recovery codes one TOTP enrollment gives."""
-_RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32: no i, l, o, u
-_RECOVERY_LENGTH = 10  # 50 bits each, stored with the password hasher
 
 
 @attrs.frozen
@@ -74,16 +74,6 @@ class StaffView:
     totp_enrolled: bool = False
     active: bool = True
     session_version: int = 1
-
-
-@attrs.frozen
-class TotpEnrollment:
-    """Shown to the staff member once: the secret (also inside the URI, for a QR
-    code) and the recovery codes, each usable once instead of a TOTP code."""
-
-    secret: str
-    provisioning_uri: str
-    recovery_codes: tuple[str, ...]
 
 
 @attrs.frozen
@@ -121,19 +111,6 @@ def _username(raw: str) -> str:
     if not (3 <= len(name) <= 64) or not all(c.isalnum() or c in "._-" for c in name):
         raise ValidationError("username_format", fields={"username": "username_format"})
     return name
-
-
-def _new_recovery_code() -> str:
-    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def _normal_recovery_code(code: str) -> str | None:
-    """The code as hashed (no separators, lower case), or None if it cannot be one."""
-    cleaned = "".join(code.split()).replace("-", "").casefold()
-    if len(cleaned) != _RECOVERY_LENGTH or any(c not in _RECOVERY_ALPHABET for c in cleaned):
-        return None
-    return cleaned
 
 
 def _context_words(username: str, email: EmailAddress | None) -> tuple[str, ...]:
@@ -440,7 +417,7 @@ class Staff:
                     )
                     uow.commit()
                     raise AuthenticationFailed("totp_required")
-                checked = self._second_factor(member.totp, totp_code, now)
+                checked = accept_code(self._totp(), ctx.hasher, member.totp, totp_code, now)
                 if checked is None:
                     self._count_failure(uow, member, now, "totp_failure")
                     uow.commit()
@@ -492,25 +469,6 @@ class Staff:
             raise RuntimeError("no TOTP provider: pass one to contactbook.bootstrap(totp=...)")
         return self._ctx.totp
 
-    def _second_factor(
-        self, factor: TotpFactor, code: str, now: datetime
-    ) -> tuple[TotpFactor, str] | None:
-        """The factor after accepting ``code`` and which kind it was; None if refused."""
-        cleaned = "".join(code.split())
-        if len(cleaned) == 6 and cleaned.isascii() and cleaned.isdigit():
-            step = self._totp().matching_step(factor.secret, cleaned, now)
-            if step is None or step <= factor.last_step:  # wrong, or already used
-                return None
-            return attrs.evolve(factor, last_step=step), "totp"
-        recovery = _normal_recovery_code(code)
-        if recovery is None:
-            return None
-        for stored in factor.recovery_code_hashes:
-            if self._ctx.hasher.verify(stored, recovery):
-                left = tuple(h for h in factor.recovery_code_hashes if h != stored)
-                return attrs.evolve(factor, recovery_code_hashes=left), "recovery_code"
-        return None
-
     # -- second factor ------------------------------------------------------------
 
     def _member(
@@ -541,18 +499,16 @@ class Staff:
         secret; a factor already confirmed stays in force until then."""
         ctx = self._ctx
         totp = self._totp()
-        secret = totp.new_secret()
-        codes = tuple(_new_recovery_code() for _ in range(RECOVERY_CODES))
-        hashes = tuple(ctx.hasher.hash(_normal_recovery_code(code) or code) for code in codes)
+        factor, codes = new_factor(totp, ctx.hasher)
         with ctx.uow() as uow:
             member = self._member(uow, staff, current_session=True)
-            uow.staff.replace(member, member.changed(totp_pending=TotpFactor(secret, hashes)))
+            uow.staff.replace(member, member.changed(totp_pending=factor))
             record(ctx, uow, member, "staff.enroll_totp", "staff", member.id)
             uow.commit()
         uri = totp.provisioning_uri(
-            secret, account_name=member.username, issuer=ctx.settings.totp_issuer
+            factor.secret, account_name=member.username, issuer=ctx.settings.totp_issuer
         )
-        return TotpEnrollment(secret, uri, codes)
+        return TotpEnrollment(factor.secret, uri, codes)
 
     def confirm_totp(self, staff: StaffPrincipal, code: str) -> StaffPrincipal:
         """Finish enrollment with a current code of the new secret; the returned
