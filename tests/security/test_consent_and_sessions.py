@@ -131,6 +131,23 @@ def test_a_reset_ends_every_session(book: contactbook.ContactBook) -> None:
     assert book.accounts.session_valid(book.accounts.authenticate(EMAIL, NEW_PASSWORD))
 
 
+def test_an_ended_session_cannot_consent_its_way_into_a_fresh_one(
+    book: contactbook.ContactBook,
+) -> None:
+    """Accepting a new notice hands out a principal: not to a session a reset ended."""
+    register_family(book)
+    updated = _new_notice(book)
+    stolen = updated.accounts.authenticate(EMAIL, PASSWORD)
+    assert stolen.needs_consent
+    updated.accounts.forgot_password(EMAIL)
+    updated.accounts.reset_password(link_token(updated, EMAIL, "reset-password"), NEW_PASSWORD)
+    with pytest.raises(PermissionDenied) as refused:
+        updated.accounts.accept_consent(stolen, "2021-07")
+    assert refused.value.code == "session_ended"
+    owner = updated.accounts.authenticate(EMAIL, NEW_PASSWORD)
+    assert updated.accounts.session_valid(updated.accounts.accept_consent(owner, "2021-07"))
+
+
 def test_a_made_up_or_unknown_principal_is_not_valid(book: contactbook.ContactBook) -> None:
     register_family(book)
     principal = book.accounts.authenticate(EMAIL, PASSWORD)

@@ -377,13 +377,17 @@ class Accounts:
 
         ``version`` must be the one ``consent_notice()`` showed, else
         ``ValidationError("consent_version")``; returns a principal without
-        ``needs_consent`` to use from now on."""
+        ``needs_consent`` to use from now on. A principal of a session that a password
+        change or reset ended is refused (``session_ended``): it must not come out
+        of here as a principal of the current session."""
         ctx = self._ctx
         current = ctx.settings.consent_notice_version
         if version != current:
             raise ValidationError("consent_version", fields={"version": "consent_version"})
         with ctx.uow() as uow:
             account = access.family(uow, principal)
+            if principal.session_version != account.session_version:
+                raise PermissionDenied("session_ended")
             if account.needs_consent(current):
                 account = _replaced(
                     uow, account, account.changed(consent=Consent(current, ctx.now()))
