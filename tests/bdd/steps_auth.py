@@ -345,6 +345,20 @@ def auth_clear_own_totp(world: World) -> None:
     world.attempt(lambda: world.book.staff.clear_totp(world.admin, world.admin.staff_id))
 
 
+@given(step_re("矯正署管理者 {username} 已設定兩步驟驗證"))
+def auth_agency_admin_enrolled(world: World, auth_screens: AuthScreens, username: str) -> None:
+    assert world.book.staff.get(world.admin).username == username
+    enrollment = world.book.staff.enroll_totp(world.admin)
+    world.admin = world.book.staff.confirm_totp(world.admin, _code(world, enrollment.secret))
+    auth_screens.enrollments[username] = enrollment
+    world.clock.advance(seconds=60)
+
+
+@when(step_re("維運人員以主控台清除 {username} 的兩步驟驗證，原因為 {reason}"))
+def auth_break_glass(world: World, username: str, reason: str) -> None:
+    world.attempt(lambda: world.book.staff.recover_agency_admin(username, reason))
+
+
 @then(step_re("{username} 原本的登入階段已失效"))
 def auth_staff_session_ended(world: World, auth_screens: AuthScreens, username: str) -> None:
     assert not world.book.staff.session_valid(auth_screens.principals[username])
