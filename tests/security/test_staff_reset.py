@@ -188,3 +188,15 @@ def test_reset_ends_a_lock(make_book: BookFactory) -> None:
     assert token is not None
     book.staff.complete_reset(li, token, NEW_PASSWORD)
     book.staff.authenticate("li.hua", NEW_PASSWORD)  # no longer locked
+
+
+def test_an_admin_cannot_reset_its_own_password(make_book: BookFactory) -> None:
+    """A session alone (a screen left unlocked) must not set a new password."""
+    book, admin, _, li = _setup(make_book)
+    with pytest.raises(PermissionDenied) as refused:
+        book.staff.start_reset(admin, admin.staff_id)
+    assert refused.value.code == "staff_own_account"
+    book.staff.deactivate(admin, li)
+    with pytest.raises(Conflict) as closed:
+        book.staff.start_reset(admin, li)
+    assert closed.value.code == "staff_inactive"

@@ -601,18 +601,18 @@ class Staff:
     # -- password reset ------------------------------------------------------------
 
     def start_reset(self, admin: StaffPrincipal, staff_id: str) -> StaffResetTicket:
-        """An admin starts a password reset of a member in scope; see ``StaffResetTicket``.
-
-        The member's current password keeps working until the reset is completed."""
+        """An admin starts a password reset of another member in scope; see
+        ``StaffResetTicket``. The member's current password keeps working until the
+        reset is completed. Not of one's own account (``staff_own_account``): a
+        session alone, without the password, must not be able to set a new one.
+        ``Conflict("staff_inactive")`` for a closed account."""
         ctx = self._ctx
         now = ctx.now()
         token = ctx.tokens.new_token()
         with ctx.uow() as uow:
-            creator = access.staff_with_role(uow, admin, Role.ADMIN)
-            member = uow.staff.get(staff_id)
-            if member is None or not member.active:
-                raise NotFound()
-            access.require_scope(creator, member.facility_code)
+            creator, member = self._managed(uow, admin, staff_id)
+            if not member.active:
+                raise Conflict("staff_inactive")
             uow.staff.replace(
                 member,
                 member.changed(
