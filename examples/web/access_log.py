@@ -16,11 +16,15 @@ __all__ = ["ACCESS_LOGGER", "RedactTokens", "redact", "redact_access_log"]
 
 ACCESS_LOGGER = "uvicorn.access"
 _SECRET_PARAMETER = re.compile(r"(?i)([?&]token=)[^&#\s]*")
+_ENCODED_SECRET_PARAMETER = re.compile(r"(?i)((?:%3F|%26)token%3D)(?:(?!%26)[^&#\s])*")
+"""The same inside another parameter's value (a ``next=`` that names a page with a token)."""
 
 
 def redact(path: str) -> str:
-    """``path`` with the value of every ``token=`` parameter replaced."""
-    return _SECRET_PARAMETER.sub(r"\1[redacted]", path)
+    """``path`` with the value of every ``token=`` parameter replaced, also where it is
+    percent-encoded inside another parameter."""
+    path = _SECRET_PARAMETER.sub(r"\1[redacted]", path)
+    return _ENCODED_SECRET_PARAMETER.sub(r"\1[redacted]", path)
 
 
 class RedactTokens(logging.Filter):

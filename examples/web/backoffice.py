@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import contactbook
-from contactbook.errors import ContactBookError, PermissionDenied, ValidationError
+from contactbook.errors import ContactBookError, NotFound, PermissionDenied, ValidationError
 
 from .common import (
     book_of,
@@ -89,10 +89,13 @@ async def totp(request: Request) -> Response:
         staff_id, totp_enrollment_required=True, session_version=version
     )
     book = book_of(request)
+    if not await call(book.staff.session_valid, principal):  # reset, cleared or closed since
+        session_of(request).end()
+        return redirect("/admin/login")
     if "totp_secret" not in request.session:
         try:
             enrollment = await call(book.staff.enroll_totp, principal)
-        except PermissionDenied:  # enrolled meanwhile, or the session was ended: sign in again
+        except (PermissionDenied, NotFound):  # enrolled or closed meanwhile: sign in again
             session_of(request).rotate()
             return redirect("/admin/login")
         request.session.update(
@@ -110,7 +113,7 @@ async def totp(request: Request) -> Response:
     form = await read_form(request)
     try:
         full = await call(book.staff.confirm_totp, principal, text(form, "code"))
-    except PermissionDenied:  # the session was ended meanwhile (a reset, a cleared factor)
+    except (PermissionDenied, NotFound):  # the session was ended or the account closed
         session_of(request).rotate()
         return redirect("/admin/login")
     except ContactBookError as exc:

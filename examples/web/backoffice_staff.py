@@ -28,12 +28,15 @@ from .common import (
     error_context,
     flash,
     lang_of,
+    link_values,
     read_form,
     redirect,
     render,
+    return_to,
     session_of,
     staff,
     status_of,
+    take_link,
     text,
 )
 
@@ -67,6 +70,7 @@ async def _list_page(
         "roles": list(contactbook.Role),
         **(extra or {}),
     }
+    return_to(request, _back_to_list(facility))  # also when answering an action's POST
     return render(request, "admin/staff.html", context, status=status)
 
 
@@ -100,11 +104,13 @@ async def start_reset(request: Request) -> Response:
         return redirect(_back_to_list(facility))
     members = await call(book.staff.members, principal)
     member = next((m for m in members if m.id == member_id), None)
+    back = _back_to_list(facility)
+    return_to(request, back)  # the token is shown once: the language links go to the list
     context = {
         "member": member,
         "token": ticket.token,
         "link": ticket.link,  # the link the mail would have carried
-        "back": _back_to_list(facility),
+        "back": back,
     }
     return render(request, "admin/staff_reset.html", context)
 
@@ -199,19 +205,14 @@ async def reset_password(request: Request) -> Response:
     is sent on to the bare path, so the token does not stay in the address bar, the
     history, or the language links (which carry the page's URL); the form carries
     them in hidden fields. Nothing here logs them."""
-    query = request.query_params
-    if request.method == "GET" and ("token" in query or "staff" in query):
-        request.session[_PENDING_RESET] = {
-            "staff": query.get("staff", ""),
-            "token": query.get("token", ""),
-        }
-        return redirect(RESET_PATH)
+    moved = take_link(request, _PENDING_RESET, ("staff", "token"))
+    if moved is not None:
+        return moved
     if request.method == "GET":
-        pending = request.session.get(_PENDING_RESET)
-        if not isinstance(pending, dict) or not pending.get("token"):
+        link = link_values(request, _PENDING_RESET)
+        if not link.get("token"):
             invalid = error_context(request, InvalidToken())
             return render(request, "admin/reset_password.html", invalid, status=400)
-        link = {"staff": pending.get("staff", ""), "token": pending["token"]}
         return render(request, "admin/reset_password.html", link)
     form = await read_form(request)
     context: dict[str, Any] = {"staff": text(form, "staff"), "token": text(form, "token")}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -43,12 +43,15 @@ __all__ = [
     "family",
     "flash",
     "lang_of",
+    "link_values",
     "read_form",
     "redirect",
     "render",
+    "return_to",
     "session_of",
     "staff",
     "status_of",
+    "take_link",
     "upload_of",
     "version_of",
 ]
@@ -91,9 +94,49 @@ def session_of(request: Request) -> ServerSession:
     return session
 
 
+def take_link(request: Request, key: str, names: tuple[str, ...]) -> Response | None:
+    """Open a mailed link: its one-time values (``names`` in the query) move into a new
+    session under ``key`` and the browser goes on to the same path without them, so
+    the token leaves the address bar, the history, the language links and any later
+    log line. None when this request carries none of them."""
+    query = request.query_params
+    if request.method != "GET" or not any(name in query for name in names):
+        return None
+    session = session_of(request)
+    session.rotate()  # a new id: whoever knew the old one must not read the token
+    session[key] = {name: query.get(name, "") for name in names}
+    return redirect(request.url.path)
+
+
+def link_values(request: Request, key: str) -> dict[str, str]:
+    """What :func:`take_link` kept for this page ({} when nothing)."""
+    kept = request.session.get(key)
+    return {k: v for k, v in kept.items() if isinstance(v, str)} if isinstance(kept, dict) else {}
+
+
 def lang_of(request: Request) -> str:
     lang = request.session.get("lang")
     return lang if lang in LANGS else "zh_TW"
+
+
+def _here(request: Request) -> str:
+    """The page the language links come back to: this one, never with a one-time
+    ``token`` (the link would carry it on to the next request and into the server's
+    log). A page answering a POST to an action-only path names the page to show
+    instead with :func:`return_to`, as a GET of that path cannot show it again."""
+    url = request.url
+    explicit = getattr(request.state, "return_to", None)
+    if isinstance(explicit, str):
+        url = url.replace(path=urlsplit(explicit).path, query=urlsplit(explicit).query)
+    elif request.method != "GET":
+        url = url.replace(query="")
+    kept = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k != "token"]
+    return url.path + (f"?{urlencode(kept)}" if kept else "")
+
+
+def return_to(request: Request, path: str) -> None:
+    """The page this answer's language links lead back to (see :func:`_here`)."""
+    request.state.return_to = path
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -111,7 +154,7 @@ def _context(request: Request) -> dict[str, Any]:
         params["cursor"] = cursor
         return f"{request.url.path}?{urlencode(params)}"
 
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = _here(request)
 
     return {
         "lang": lang,

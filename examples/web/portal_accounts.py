@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import contactbook
-from contactbook.errors import ContactBookError, PermissionDenied, ValidationError
+from contactbook.errors import ContactBookError, InvalidToken, PermissionDenied, ValidationError
 
 from .common import (
     book_of,
@@ -16,11 +16,13 @@ from .common import (
     family,
     flash,
     lang_of,
+    link_values,
     read_form,
     redirect,
     render,
     safe_next,
     session_of,
+    take_link,
     text,
 )
 from .i18n import LANGS
@@ -97,13 +99,29 @@ async def register(request: Request) -> Response:
     return render(request, "portal/registered.html", {"masked_email": receipt.masked_email})
 
 
+_VERIFY_LINK = "verify_link"
+_RESET_LINK = "reset_link"
+
+
 async def verify(request: Request) -> Response:
-    """帳號驗證結果: the link in the registration mail."""
-    try:
-        await call(book_of(request).accounts.verify_email, request.query_params.get("token", ""))
-    except ContactBookError as exc:
-        return render(request, "portal/verified.html", error_context(request, exc), status=400)
-    return render(request, "portal/verified.html")
+    """帳號驗證結果: the link in the registration mail (see ``take_link``). The result
+    stays on this page, so it can be shown again in the other language."""
+    moved = take_link(request, _VERIFY_LINK, ("token",))
+    if moved is not None:
+        return moved
+    link = link_values(request, _VERIFY_LINK)
+    if "token" in link:
+        try:
+            await call(book_of(request).accounts.verify_email, link["token"])
+        except ContactBookError as exc:
+            link = {"error": exc.code}
+        else:
+            link = {"verified": "yes"}
+        request.session[_VERIFY_LINK] = link
+    if link.get("verified"):
+        return render(request, "portal/verified.html")
+    refused = ContactBookError(link.get("error") or InvalidToken.default_code)
+    return render(request, "portal/verified.html", error_context(request, refused), status=400)
 
 
 async def resend_verification(request: Request) -> Response:
@@ -162,9 +180,16 @@ async def forgot_password(request: Request) -> Response:
 
 
 async def reset_password(request: Request) -> Response:
-    token = request.query_params.get("token", "")
+    """重設密碼: the link in the reset mail (see ``take_link``)."""
+    moved = take_link(request, _RESET_LINK, ("token",))
+    if moved is not None:
+        return moved
     if request.method == "GET":
-        return render(request, "portal/reset.html", {"token": token})
+        return render(
+            request,
+            "portal/reset.html",
+            {"token": link_values(request, _RESET_LINK).get("token", "")},
+        )
     form = await read_form(request)
     token = text(form, "token")
     if text(form, "password") != text(form, "password_confirm"):

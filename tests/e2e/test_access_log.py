@@ -35,6 +35,10 @@ SECRET = "Zx9-fictional-one-time-token_Q"
             f"/staff/reset-password?staff=st-1&token={SECRET}&lang=en",
             "/staff/reset-password?staff=st-1&token=[redacted]&lang=en",
         ),
+        (
+            f"/lang/en?next=%2Freset-password%3Ftoken%3D{SECRET}%26x%3D1",
+            "/lang/en?next=%2Freset-password%3Ftoken%3D[redacted]%26x%3D1",
+        ),
         ("/notices?month=2020-10", "/notices?month=2020-10"),  # nothing secret: kept
         ("/tokens?notoken=1", "/tokens?notoken=1"),
     ],

@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -513,6 +514,27 @@ def test_an_enrollment_left_halfway_ends_with_a_password_reset(tmp_path: Path) -
     totp_book.close()
 
 
+def test_the_enrollment_page_of_a_deactivated_member_ends_its_session(tmp_path: Path) -> None:
+    """The key and recovery codes are not shown again once the account was closed."""
+    clock = MovableClock(START)
+    database = f"sqlite:///{tmp_path / 'book.db'}"
+    setup_book = memory_book(clock=clock, database=database, migrate=True)
+    seed_facilities(setup_book)
+    totp_book = memory_book(
+        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
+    )
+    halfway = client_for(totp_book)
+    staff_login(halfway)
+    assert 'id="totp-secret"' in halfway.get("/admin/totp").text
+    admin = setup_book.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    setup_book.staff.deactivate(admin, id_of(setup_book, "klp.reviewer"))
+    again = halfway.get("/admin/totp", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/admin/login"
+    assert 'id="totp-secret"' not in halfway.get("/admin/totp").text
+    setup_book.close()
+    totp_book.close()
+
+
 def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
     tmp_path: Path,
 ) -> None:
@@ -800,6 +822,9 @@ def test_a_reset_for_a_member_without_email_shows_the_token_once(
     token = re.search(r'id="reset-token">([^<]+)<', response.text)
     assert token
     assert f"staff={reviewer}&amp;token={token.group(1)}" in response.text  # the link to hand over
+    assert response.headers["cache-control"] == "no-store"
+    language_links = re.findall(r'href="(/lang/[^"]+)"', response.text)
+    assert language_links and all("facility%3DKLP" in link for link in language_links)
     assert "當面交付本人" in response.text
     assert 'href="/admin/staff?facility=KLP"' in response.text
     assert token.group(1) not in client.get("/admin/staff").text
@@ -984,13 +1009,14 @@ def test_an_admin_changes_neither_its_own_roles_nor_its_own_account(
     admin = client_for(book)
     sign_in_staff(admin, "agency.admin", code=pyotp.TOTP(secret).at(clock.now()))
     row = staff_row(admin.get("/admin/staff").text, "agency.admin")
-    assert "<td>已設定</td>" in row and "重設密碼" in row
-    assert "變更角色" not in row and "停用" not in row and "清除兩步驟驗證" not in row
-    assert not re.search(rf"/admin/staff/{me}/(roles|deactivate|reactivate|clear-totp)", row)
-    own = "不能變更自己的角色或停用自己的帳號，請由另一位管理者辦理。"
+    assert "<td>已設定</td>" in row
+    for action in ("變更角色", "停用", "清除兩步驟驗證", "重設密碼"):
+        assert action not in row
+    assert not re.search(rf"/admin/staff/{me}/(roles|deactivate|reactivate|clear-totp|reset)", row)
+    own = "不能變更自己的帳號（角色、停用或重設密碼），請由另一位管理者辦理。"
     forged = change_roles(admin, f"/admin/staff/{me}/roles", "reviewer")
     assert forged.status_code == 403 and own in forged.text
-    for action in ("deactivate", "reactivate"):
+    for action in ("deactivate", "reactivate", "reset"):
         forged = staff_post(admin, f"/admin/staff/{me}/{action}")
         assert forged.status_code == 403 and own in forged.text
     page = admin.get("/admin/staff")  # still signed in, still an admin
@@ -1019,3 +1045,75 @@ def test_a_facility_admin_changes_only_its_facilitys_members(
     done = staff_post(facility_admin, f"{publisher}/deactivate")
     assert done.status_code == 200 and state(staff_row(done.text, "klp.publisher")) == "已停用"
     assert "<td>審核人員</td>" in staff_row(done.text, "klp.publisher")
+
+
+# -- mailed links: the token leaves the address at once ------------------------------------
+
+
+def _mailed_link(book: contactbook.ContactBook, path: str) -> str:
+    book.messages.dispatch()
+    mailer: Any = book.mailer
+    bodies = [str(m.body) for m in mailer.outbox if m.to == EMAIL]
+    found = [re.search(rf"https?://[^/\s]+({path}\?token=[\w\-]+)", b) for b in bodies]
+    links = [m.group(1) for m in found if m]
+    assert links, bodies
+    return links[-1]
+
+
+def test_a_family_reset_link_moves_its_token_out_of_the_address(
+    book: contactbook.ContactBook,
+) -> None:
+    book.accounts.forgot_password(EMAIL)
+    link = _mailed_link(book, "/reset-password")
+    token = link.split("token=", 1)[1]
+    client = client_for(book)
+    with _test_client_log_off():
+        opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/reset-password"
+    page = client.get("/reset-password")
+    assert token not in page.text.replace(f'name="token" value="{token}"', "")
+    client.get("/lang/en?next=%2Freset-password")  # the other language keeps the link
+    english = client.get("/reset-password")
+    assert f'name="token" value="{token}"' in english.text
+    done = client.post(
+        "/reset-password",
+        data={
+            "csrf_token": csrf(client, "/reset-password"),
+            "token": token,
+            "password": "a-brand-new-family-passphrase",
+            "password_confirm": "a-brand-new-family-passphrase",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+    assert book.accounts.authenticate(EMAIL, "a-brand-new-family-passphrase")
+
+
+def test_the_verification_result_survives_a_language_switch(
+    book: contactbook.ContactBook,
+) -> None:
+    book.accounts.register(
+        contactbook.RegistrationForm(
+            consent=True,
+            name="李大華",
+            birth_date=date(1985, 3, 14),
+            national_id="A123456789",
+            email="da.li@example.com",
+            password=FAMILY_PASSWORD,
+        )
+    )
+    book.messages.dispatch()
+    mailer: Any = book.mailer
+    body = next(str(m.body) for m in mailer.outbox if m.to == "da.li@example.com")
+    found = re.search(r"https?://[^/\s]+(/verify\?token=[\w\-]+)", body)
+    assert found
+    client = client_for(book)
+    with _test_client_log_off():
+        opened = client.get(found.group(1), follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/verify"
+    assert "帳號驗證成功" in client.get("/verify").text
+    client.get("/lang/en?next=%2Fverify")
+    assert "Your account is verified." in client.get("/verify").text
+    assert book.accounts.authenticate("da.li@example.com", FAMILY_PASSWORD)
+    stranger = client_for(book).get("/verify")  # no link opened here: nothing verified
+    assert stranger.status_code == 400
