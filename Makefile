@@ -20,6 +20,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
+	$(BIN)/mypy -p examples.web -p benchmarks
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports
