@@ -9,6 +9,7 @@ import pytest
 
 import contactbook
 from contactbook.domain.message import MessageCause
+from contactbook.i18n import translate
 from contactbook.mail_templates import render
 from contactbook.testing import memory_book
 
@@ -20,6 +21,17 @@ def test_every_cause_has_a_template(cause: MessageCause, locale: str) -> None:
     assert mail.subject
     assert mail.body
     assert "${" not in mail.subject + mail.body
+
+
+@pytest.mark.parametrize("cause", list(MessageCause))
+@pytest.mark.parametrize("locale", ["zh_TW", "en"])
+def test_the_catalog_carries_the_same_mail_text(cause: MessageCause, locale: str) -> None:
+    """The shipped templates and the catalog's ``mail.<cause>.*`` entries (which
+    translators work from) say the same, placeholders aside."""
+    fields = {"name": "王小明", "username": "mei.chen", "link": "L", "title": "近況"}
+    mail = render(cause.value, locale, fields)
+    assert translate(f"mail.{cause.value}.subject", locale, **fields) == mail.subject
+    assert translate(f"mail.{cause.value}.body", locale, **fields) == mail.body.rstrip("\n")
 
 
 def test_verification_mail_carries_the_link_from_the_configured_base_url() -> None:
