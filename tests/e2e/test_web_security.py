@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import contactbook
@@ -448,126 +449,119 @@ def staff_totp_login(client: TestClient, code: str) -> Any:
     )
 
 
+@attrs.frozen
+class TotpScene:
+    """One SQLite database seen by two books: ``setup`` (no TOTP required) sets the scene
+    and acts as the Agency admin; ``web`` requires staff TOTP, as the web example does."""
+
+    clock: MovableClock
+    setup: contactbook.ContactBook
+    web: contactbook.ContactBook
+
+
+@pytest.fixture
+def totp_scene(tmp_path: Path) -> Iterator[TotpScene]:
+    clock = MovableClock(START)
+    database = f"sqlite:///{tmp_path / 'book.db'}"
+    setup = memory_book(clock=clock, database=database, migrate=True)
+    seed_facilities(setup)  # the scene, before anyone enrolled
+    web = memory_book(
+        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
+    )
+    yield TotpScene(clock, setup, web)
+    web.close()
+    setup.close()
+
+
+def enrollment_key(client: TestClient) -> str:
+    """The authenticator key the enrollment page shows."""
+    key = re.search(r'id="totp-secret">([A-Z2-7]+)<', client.get("/admin/totp").text)
+    assert key
+    return key.group(1)
+
+
 def test_a_session_left_halfway_cannot_re_enroll_after_the_member_enrolled(
-    tmp_path: Path,
+    totp_scene: TotpScene,
 ) -> None:
     """Password given in one browser, enrollment finished in another: the first one,
     left at the second step, is sent back to the login instead of getting a new key."""
-    clock = MovableClock(START)
-    database = f"sqlite:///{tmp_path / 'book.db'}"
-    setup_book = memory_book(clock=clock, database=database, migrate=True)
-    seed_facilities(setup_book)
-    setup_book.close()
-    totp_book = memory_book(
-        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
-    )
-    halfway, finished = client_for(totp_book), client_for(totp_book)
+    halfway, finished = client_for(totp_scene.web), client_for(totp_scene.web)
     staff_login(halfway)
     staff_login(finished)
-    page = finished.get("/admin/totp").text
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
-    assert secret
+    key = enrollment_key(finished)
     token = csrf(finished, "/admin/totp")
-    code = pyotp.TOTP(secret.group(1)).at(clock.now())
+    code = pyotp.TOTP(key).at(totp_scene.clock.now())
     finished.post("/admin/totp", data={"csrf_token": token, "code": code})
     assert finished.get("/admin").status_code == 200
     late = halfway.get("/admin/totp", follow_redirects=False)
     assert late.headers["location"] == "/admin/login"
     assert halfway.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
-    totp_book.close()
 
 
-def test_an_enrollment_left_halfway_ends_with_a_password_reset(tmp_path: Path) -> None:
+def test_an_enrollment_left_halfway_ends_with_a_password_reset(totp_scene: TotpScene) -> None:
     """A password-only session at the enrollment step (a stolen password) cannot finish
     enrolling once the member's password was reset: it is sent back to the login."""
-    clock = MovableClock(START)
-    database = f"sqlite:///{tmp_path / 'book.db'}"
-    setup_book = memory_book(clock=clock, database=database, migrate=True)
-    seed_facilities(setup_book)
-    setup_book.close()
-    totp_book = memory_book(
-        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
-    )
-    stolen = client_for(totp_book)
+    stolen = client_for(totp_scene.web)
     staff_login(stolen)
-    page = stolen.get("/admin/totp").text
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
-    assert secret
+    key = enrollment_key(stolen)
     token = csrf(stolen, "/admin/totp")
-    # the member has the password reset (through a book that needs no TOTP, as set-up)
-    admin_book = memory_book(clock=clock, database=database)
-    admin = admin_book.staff.authenticate("agency.admin", STAFF_PASSWORD)
-    reviewer = next(m for m in admin_book.staff.members(admin) if m.username == "klp.reviewer")
-    ticket = admin_book.staff.start_reset(admin, reviewer.id)
+    setup = totp_scene.setup  # the member has the password reset
+    admin = setup.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    reviewer = id_of(setup, "klp.reviewer")
+    ticket = setup.staff.start_reset(admin, reviewer)
     assert ticket.token is not None
-    admin_book.staff.complete_reset(reviewer.id, ticket.token, NEW_STAFF_PASSWORD)
-    admin_book.close()
-    code = pyotp.TOTP(secret.group(1)).at(clock.now())
+    setup.staff.complete_reset(reviewer, ticket.token, NEW_STAFF_PASSWORD)
+    code = pyotp.TOTP(key).at(totp_scene.clock.now())
     ended = stolen.post(
         "/admin/totp", data={"csrf_token": token, "code": code}, follow_redirects=False
     )
     assert ended.headers["location"] == "/admin/login"
     assert stolen.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
-    with totp_book.storage.unit_of_work() as uow:
-        after = uow.staff.by_username("klp.reviewer")
+    with setup.storage.unit_of_work() as uow:
+        after = uow.staff.get(reviewer)
     assert after is not None and after.totp is None  # nothing was enrolled
-    totp_book.close()
 
 
-def test_the_enrollment_page_of_a_deactivated_member_ends_its_session(tmp_path: Path) -> None:
+def test_the_enrollment_page_of_a_deactivated_member_ends_its_session(
+    totp_scene: TotpScene,
+) -> None:
     """The key and recovery codes are not shown again once the account was closed."""
-    clock = MovableClock(START)
-    database = f"sqlite:///{tmp_path / 'book.db'}"
-    setup_book = memory_book(clock=clock, database=database, migrate=True)
-    seed_facilities(setup_book)
-    totp_book = memory_book(
-        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
-    )
-    halfway = client_for(totp_book)
+    halfway = client_for(totp_scene.web)
     staff_login(halfway)
-    assert 'id="totp-secret"' in halfway.get("/admin/totp").text
-    admin = setup_book.staff.authenticate("agency.admin", STAFF_PASSWORD)
-    setup_book.staff.deactivate(admin, id_of(setup_book, "klp.reviewer"))
+    enrollment_key(halfway)
+    setup = totp_scene.setup
+    admin = setup.staff.authenticate("agency.admin", STAFF_PASSWORD)
+    setup.staff.deactivate(admin, id_of(setup, "klp.reviewer"))
     again = halfway.get("/admin/totp", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == "/admin/login"
     assert 'id="totp-secret"' not in halfway.get("/admin/totp").text
-    setup_book.close()
-    totp_book.close()
 
 
 def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
-    tmp_path: Path,
+    totp_scene: TotpScene,
 ) -> None:
     """TOTP is the library's (``Settings.require_staff_totp``): the first sign-in
     enrolls, and then the code is asked on the login form with the password, so the
     web never keeps a password between pages; a code is good once."""
-    clock = MovableClock(START)
-    database = f"sqlite:///{tmp_path / 'book.db'}"
-    setup_book = memory_book(clock=clock, database=database, migrate=True)
-    seed_facilities(setup_book)  # the scene, before anyone enrolled
-    setup_book.close()
-    totp_book = memory_book(
-        clock=clock, database=database, settings=contactbook.Settings(require_staff_totp=True)
-    )
+    clock, totp_book = totp_scene.clock, totp_scene.web
     client = client_for(totp_book)
     staff_login(client)
     assert client.get("/admin", follow_redirects=False).headers["location"] == "/admin/totp"
     page = client.get("/admin/totp").text
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    key = enrollment_key(client)
     recovery = re.findall(r"<li><code>([^<]+)</code></li>", page)
-    assert secret
     assert len(recovery) == 10
-    assert client.get("/admin/totp").text.count(secret.group(1)) >= 1  # same key on reload
+    assert key in page  # the same key on reload
     token = csrf(client, "/admin/totp")
     wrong = client.post("/admin/totp", data={"csrf_token": token, "code": "000000"})
     assert wrong.status_code == 400
-    code = pyotp.TOTP(secret.group(1)).at(clock.now())
+    code = pyotp.TOTP(key).at(clock.now())
     right = client.post(
         "/admin/totp", data={"csrf_token": token, "code": code}, follow_redirects=False
     )
     assert right.headers["location"] == "/admin"
     assert client.get("/admin").status_code == 200
-    assert secret.group(1) not in client.get("/admin/totp", follow_redirects=True).text
+    assert key not in client.get("/admin/totp", follow_redirects=True).text
 
     again = client_for(totp_book)
     no_code = staff_totp_login(again, "")
@@ -576,13 +570,12 @@ def test_staff_enroll_the_librarys_totp_then_need_a_fresh_code_each_time(
     replay = staff_totp_login(again, code)
     assert replay.status_code == 400  # a code is good once
     clock.advance(minutes=1)
-    fresh = staff_totp_login(again, pyotp.TOTP(secret.group(1)).at(clock.now()))
+    fresh = staff_totp_login(again, pyotp.TOTP(key).at(clock.now()))
     assert fresh.status_code == 303
     assert fresh.headers["location"] == "/admin"
     assert again.get("/admin").status_code == 200
     by_recovery = staff_totp_login(client_for(totp_book), recovery[0])
     assert by_recovery.headers["location"] == "/admin"
-    totp_book.close()
 
 
 # -- staff sessions -------------------------------------------------------------------------
