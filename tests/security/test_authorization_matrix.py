@@ -26,6 +26,7 @@ declared ``PUBLIC``, and must indeed take no principal.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -796,48 +797,41 @@ _ENROLLMENT_STEPS = {"staff.get", "staff.enroll_totp", "staff.confirm_totp", "st
 """What a principal that has only given its password may do while TOTP is required."""
 
 
-@pytest.mark.parametrize(
-    "use_case",
-    sorted(
-        name
-        for name, row in ROWS.items()
-        if row.kind in {"staff_object", "staff_scope", "agency", "any_staff"}
-        and name not in _ENROLLMENT_STEPS
-    ),
-)
-def test_an_enrollment_only_principal_may_do_nothing_else(use_case: str) -> None:
-    """The entitled staff member, before enrolling its second factor, is refused."""
+def _staff_use_cases(*, besides: set[str]) -> list[str]:
+    kinds = {"staff_object", "staff_scope", "agency", "any_staff"}
+    return sorted(name for name, row in ROWS.items() if row.kind in kinds and name not in besides)
+
+
+@contextlib.contextmanager
+def _entitled_staff(use_case: str) -> Iterator[tuple[World, Row, contactbook.StaffPrincipal]]:
+    """A fresh world, the row, and the staff member entitled to call the use case."""
     row = ROWS[use_case]
     assert row.call is not None
     world = build_world()
     try:
         owner = row.principal(world, OWNER)
         assert isinstance(owner, contactbook.StaffPrincipal)
-        with pytest.raises(errors.PermissionDenied) as refused:
-            row.call(world, attrs.evolve(owner, totp_enrollment_required=True))
-        assert refused.value.code == "totp_enrollment_required"
+        yield world, row, owner
     finally:
         world.book.close()
 
 
-@pytest.mark.parametrize(
-    "use_case",
-    sorted(
-        name
-        for name, row in ROWS.items()
-        if row.kind in {"staff_object", "staff_scope", "agency", "any_staff"}
-        and name != "staff.session_valid"
-    ),
-)
+@pytest.mark.parametrize("use_case", _staff_use_cases(besides=_ENROLLMENT_STEPS))
+def test_an_enrollment_only_principal_may_do_nothing_else(use_case: str) -> None:
+    """The entitled staff member, before enrolling its second factor, is refused."""
+    with _entitled_staff(use_case) as (world, row, owner):
+        assert row.call is not None
+        with pytest.raises(errors.PermissionDenied) as refused:
+            row.call(world, attrs.evolve(owner, totp_enrollment_required=True))
+        assert refused.value.code == "totp_enrollment_required"
+
+
+@pytest.mark.parametrize("use_case", _staff_use_cases(besides={"staff.session_valid"}))
 def test_a_deactivated_member_may_do_nothing(use_case: str) -> None:
     """The entitled staff member's own principal, once its account is closed, finds
     nothing (as if it had never existed), whatever the use case."""
-    row = ROWS[use_case]
-    assert row.call is not None
-    world = build_world()
-    try:
-        owner = row.principal(world, OWNER)
-        assert isinstance(owner, contactbook.StaffPrincipal)
+    with _entitled_staff(use_case) as (world, row, owner):
+        assert row.call is not None
         with world.book.storage.unit_of_work() as uow:
             member = uow.staff.get(owner.staff_id)
             assert member is not None
@@ -846,5 +840,3 @@ def test_a_deactivated_member_may_do_nothing(use_case: str) -> None:
             uow.commit()
         with pytest.raises(errors.NotFound):
             row.call(world, owner)
-    finally:
-        world.book.close()
