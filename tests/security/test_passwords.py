@@ -267,3 +267,53 @@ def test_staff_logins_rehash_too(make_book: BookFactory) -> None:
     with old.storage.unit_of_work() as uow:
         member = uow.staff.get(view.id)
     assert member is not None and ",t=3," in member.password_hash
+
+
+# -- repetitive and sequential passwords (NIST SP 800-63B-4 §3.1.1.2) -------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        (" " * 14, "password_whitespace_only"),
+        ("\u3000" * 14, "password_whitespace_only"),  # full-width spaces
+        ("aaaaaaaaaaaaaa", "password_single_character"),
+        ("AAAAAAAAAAAAaa", "password_single_character"),
+        ("123456789012", "password_sequential"),
+        ("987654321098", "password_sequential"),
+        ("abcdefghijklmn", "password_sequential"),
+        ("NMLKJIHGFEDCBA", "password_sequential"),
+        ("密碼密碼密碼密碼密碼密碼", "password_repeated_pattern"),
+        ("abcabcabcabc", "password_repeated_pattern"),
+        ("abcabcabcabca", "password_repeated_pattern"),  # the last piece cut short
+        ("xy7#kxy7#kxy7#k", "password_repeated_pattern"),  # five characters, thrice
+    ],
+)
+def test_repetitive_and_sequential_passwords_are_refused_saying_which_rule(
+    password: str, code: str
+) -> None:
+    assert _code(password) == code
+    assert translate(f"error.{code}", "zh_TW") != f"error.{code}"
+    assert translate(f"error.{code}", "en") != f"error.{code}"
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "1234567890ab",
+        "abcdefghijkz",
+        "correct horse battery",
+        "密碼密碼密碼密碼密碼密碼好",
+        "aaab" * 3 + "c",
+        "Tr0ub4dor&3!Tr0ub4dor&3!",  # a piece that would pass alone, twice
+    ],
+)
+def test_passwords_that_only_contain_a_run_or_a_repeat_are_accepted(password: str) -> None:
+    assert _family(password) == password
+
+
+def test_registration_refuses_a_password_of_fourteen_spaces(book: contactbook.ContactBook) -> None:
+    with pytest.raises(ValidationError) as caught:
+        register(book, password=" " * 14)
+    assert caught.value.code == "password_whitespace_only"
+    assert caught.value.fields == {"password": "password_whitespace_only"}
