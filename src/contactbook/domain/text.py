@@ -44,10 +44,14 @@ def clean_text(raw: str, *, field: str, max_chars: int, required: bool = True) -
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    """``text`` as the watch list compares it: format characters (Unicode Cf: zero-width
+    spaces and joiners, soft hyphens, bidi marks) removed, so ``毒\u200b品`` reads as
+    ``毒品``; then NFKC (full- and half-width alike) and case-folded."""
+    visible = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    return unicodedata.normalize("NFKC", visible).casefold()
 
 
 def matched_keywords(text: str, keywords: tuple[str, ...]) -> tuple[str, ...]:
-    """The watch-list keywords found in ``text`` (NFKC + case-folded substring match)."""
+    """The watch-list keywords found in ``text`` (substring match after :func:`_fold`)."""
     folded = _fold(text)
     return tuple(word for word in keywords if word.strip() and _fold(word.strip()) in folded)
