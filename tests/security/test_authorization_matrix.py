@@ -114,8 +114,7 @@ class World:
         with book.storage.unit_of_work() as uow:
             account = uow.accounts.by_email(email)
             assert account is not None
-            token = _newest_token(book, email)
-        book.accounts.verify_email(token)
+        book.accounts.verify_email(_newest_token(book, email))
         self.principals[key] = book.accounts.authenticate(email, PASSWORD)
         self.ids[f"{key}.account"] = account.id
 
@@ -160,15 +159,17 @@ def _newest_token(book: contactbook.ContactBook, email: str) -> str:
     raise AssertionError(f"no link mailed to {email}")
 
 
-def build_world() -> World:
+def build_world(database: str = "memory://", files: str = "memory://") -> World:
+    """The matrix's world on ``database`` (memory unless given; SQL is migrated)."""
     clock = MovableClock(START)
     book = contactbook.open(
-        database="memory://",
-        files="memory://",
+        database=database,
+        files=files,
         mail="memory://",
         sms="memory://",
         clock=clock,
         hasher=FastPasswordHasher(),
+        migrate=database != "memory://",
     )
     world = World(book, clock)
     book.staff.bootstrap_admin("agency.admin", "矯正署管理者", STAFF_PASSWORD)

@@ -9,6 +9,7 @@ import attrs
 
 from contactbook.domain.files import StoredFile
 from contactbook.domain.relationship import Relationship, Service
+from contactbook.domain.text import clean_text
 from contactbook.domain.versioning import require_version
 from contactbook.errors import Conflict, ValidationError
 
@@ -34,9 +35,14 @@ class ApplicationRejectionReason(enum.StrEnum):
     OTHER = "other"  # 其他
 
 
+REJECTION_NOTE_MAX_CHARS = 500
+"""A rejection note is read by the family: a few sentences, not a letter."""
+
+
 def require_reason_note(reason: enum.Enum, note: str) -> str:
-    """``OTHER`` needs a free note; other reasons may carry one."""
-    text = note.strip()
+    """``OTHER`` needs a free note; other reasons may carry one. The note follows the
+    text rules of family text (no control characters, at most 500 characters)."""
+    text = clean_text(note, field="note", max_chars=REJECTION_NOTE_MAX_CHARS, required=False)
     if reason.value == "other" and not text:
         raise ValidationError("rejection_note_required", fields={"note": "rejection_note_required"})
     return text

@@ -6,9 +6,15 @@ import unicodedata
 
 from contactbook.errors import ValidationError
 
-__all__ = ["clean_text", "count_characters", "matched_keywords"]
+__all__ = [
+    "clean_line",
+    "clean_text",
+    "count_characters",
+    "has_control_characters",
+    "matched_keywords",
+]
 
-_ALLOWED_CONTROLS = {"\n"}
+_MULTILINE_CONTROLS = frozenset("\n\t")
 # Bidirectional overrides can disguise text for the reviewer (Trojan Source).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -19,19 +25,32 @@ def count_characters(text: str) -> int:
 
 
 def clean_text(raw: str, *, field: str, max_chars: int, required: bool = True) -> str:
-    """Normalise ``raw`` (NFC, CRLF → LF, trimmed) and enforce the field's limit."""
+    """Multi-line text (a body, a note): normalised (NFC, CRLF → LF, trimmed), newlines
+    and tabs kept, any other control character refused, at most ``max_chars``."""
+    return _clean(raw, field, max_chars, required, _MULTILINE_CONTROLS)
+
+
+def clean_line(raw: str, *, field: str, max_chars: int, required: bool = True) -> str:
+    """One line (a name, a title, a code): as :func:`clean_text`, but a newline or a
+    tab is refused too — it would break the line wherever the text is shown."""
+    return _clean(raw, field, max_chars, required, frozenset())
+
+
+def has_control_characters(text: str, allowed: frozenset[str] = _MULTILINE_CONTROLS) -> bool:
+    """Whether ``text`` holds a C0/C1 control (NUL, ESC, DEL …) other than ``allowed``
+    or a lone surrogate: characters no field may hold, which no database stores alike
+    (PostgreSQL refuses NUL in text, no driver encodes a lone surrogate)."""
+    return any(char not in allowed and unicodedata.category(char) in {"Cc", "Cs"} for char in text)
+
+
+def _clean(raw: str, field: str, max_chars: int, required: bool, allowed: frozenset[str]) -> str:
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if required and not text:
         raise ValidationError("text_required", fields={field: "text_required"}, field=field)
-    for char in text:
-        if char in _ALLOWED_CONTROLS:
-            continue
-        if unicodedata.category(char) in {"Cc", "Cs"} or char in _BIDI_CONTROLS:
-            raise ValidationError(
-                "text_control_characters",
-                fields={field: "text_control_characters"},
-                field=field,
-            )
+    if has_control_characters(text, allowed) or not _BIDI_CONTROLS.isdisjoint(text):
+        raise ValidationError(
+            "text_control_characters", fields={field: "text_control_characters"}, field=field
+        )
     if len(text) > max_chars:
         raise ValidationError(
             "text_too_long",

@@ -309,7 +309,7 @@ class Applications:
         self,
         staff: StaffPrincipal,
         application_id: str,
-        reason: ApplicationRejectionReason,
+        reason: ApplicationRejectionReason | None,
         note: str,
         version: int,
     ) -> ApplicationView:

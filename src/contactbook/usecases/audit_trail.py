@@ -13,7 +13,10 @@ that
   ``authorization.denied`` event (outcome ``failure``) naming the use case, the
   error code and the target id the call asked for;
 * an upload refused by inspection becomes one ``upload.rejected`` event with the
-  reason and the file's display name.
+  reason and the file's display name;
+* arguments refused before the call ran (:mod:`contactbook.usecases.boundary`: a
+  wrong type, a control character) become one ``input.rejected`` event naming the
+  use case, the code and the fields.
 
 The refused use case's own unit of work has rolled back by then, so these events
 are written in a unit of work of their own. Details never hold secrets: ids,
@@ -36,8 +39,16 @@ import attrs
 from contactbook.domain.account import FamilyMember
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent, chain_hash
 from contactbook.domain.staff import StaffMember
-from contactbook.errors import ContactBookError, NotFound, PermissionDenied, UploadRejected
+from contactbook.domain.text import has_control_characters
+from contactbook.errors import (
+    ContactBookError,
+    NotFound,
+    PermissionDenied,
+    UploadRejected,
+    ValidationError,
+)
 from contactbook.ports.storage import UnitOfWork
+from contactbook.usecases.boundary import argument_check
 from contactbook.usecases.context import Context
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 
@@ -205,6 +216,7 @@ def _target(arguments: Mapping[str, Any]) -> tuple[str, str | None]:
 
 def _guarded(ctx: Context, use_case: str, method: F, function: Callable[..., Any]) -> F:
     signature = inspect.signature(function)
+    check_arguments = argument_check(function)
     parameters = list(signature.parameters)[1:]  # without self
     principal_parameter = (
         parameters[0] if parameters and parameters[0] in _PRINCIPAL_PARAMETERS else None
@@ -226,6 +238,12 @@ def _guarded(ctx: Context, use_case: str, method: F, function: Callable[..., Any
         given = clean_origin(getattr(principal, "origin", "") or "")
         origin_token = _origin.set(given) if given else None
         depth = _depth.get()
+        if depth == 0:
+            try:
+                check_arguments(args, kwargs)
+            except ValidationError as refused:
+                _audit_bad_input(ctx, use_case, principal, refused)
+                raise
         depth_token = _depth.set(depth + 1)
         try:
             result = method(*args, **kwargs)
@@ -277,6 +295,29 @@ def _audit_refusal(
             )
     except Exception as failure:  # the caller must still see the refusal itself
         _log.warning("could not audit a refused call of %s: %s", use_case, type(failure).__name__)
+
+
+def _audit_bad_input(
+    ctx: Context, use_case: str, principal: object, error: ValidationError
+) -> None:
+    """One ``input.rejected`` event for arguments refused before the use case ran (a
+    login name with a NUL byte is a failed login like any other: it leaves a trace).
+    The event names the field and the problem, never the value."""
+    fields = ",".join(sorted(error.fields))[:200]
+    own_id = getattr(principal, "account_id", getattr(principal, "staff_id", None))
+    if not isinstance(own_id, str) or has_control_characters(own_id):
+        principal = None  # a malformed principal names nobody to look up
+    try:
+        record_refusal(
+            ctx,
+            principal,
+            "input.rejected",
+            "use_case",
+            None,
+            {"use_case": use_case, "code": error.code, "fields": fields},
+        )
+    except Exception as failure:  # the caller must still see the refusal itself
+        _log.warning("could not audit refused input of %s: %s", use_case, type(failure).__name__)
 
 
 def guard_group(ctx: Context, name: str, group: object) -> None:

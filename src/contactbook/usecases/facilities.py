@@ -6,11 +6,16 @@ import attrs
 
 from contactbook.domain.facility import Facility, FacilityPolicy
 from contactbook.domain.staff import Role
+from contactbook.domain.text import clean_line
 from contactbook.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from contactbook.usecases import access
 from contactbook.usecases.audit_trail import record
 from contactbook.usecases.context import Context
 from contactbook.usecases.principals import StaffPrincipal
+
+FACILITY_CODE_MAX_CHARS = 32
+FACILITY_NAME_MAX_CHARS = 100
+KEYWORD_MAX_CHARS = 50
 
 __all__ = ["Facilities", "FacilityView"]
 
@@ -53,12 +58,8 @@ class Facilities:
     ) -> FacilityView:
         """A new facility; only Agency administrators add facilities."""
         ctx = self._ctx
-        code = code.strip()
-        name = name.strip()
-        if not code or not name:
-            raise ValidationError(
-                "text_required", fields={"code" if not code else "name": "text_required"}
-            )
+        code = clean_line(code, field="code", max_chars=FACILITY_CODE_MAX_CHARS)
+        name = clean_line(name, field="name", max_chars=FACILITY_NAME_MAX_CHARS)
         with ctx.uow() as uow:
             member = access.staff_with_role(uow, admin, Role.ADMIN)
             if not member.is_agency:
@@ -96,7 +97,13 @@ class Facilities:
         self, admin: StaffPrincipal, code: str, keywords: list[str]
     ) -> FacilityPolicy:
         """The keyword watch list: matching posts are flagged for reviewers, never rejected."""
-        cleaned = tuple(dict.fromkeys(k.strip() for k in keywords if k.strip()))
+        cleaned = tuple(
+            dict.fromkeys(
+                clean_line(k, field="keywords", max_chars=KEYWORD_MAX_CHARS)
+                for k in keywords
+                if k.strip()
+            )
+        )
         return self.set_policy(admin, code, attrs.evolve(self.policy(code), watch_keywords=cleaned))
 
     def policy(self, code: str) -> FacilityPolicy:

@@ -11,6 +11,7 @@ from contactbook.domain.identifiers import CallNumber
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.masking import mask_name
 from contactbook.domain.staff import Role
+from contactbook.domain.text import clean_line
 from contactbook.errors import ContactBookError, NotFound, PermissionDenied, ValidationError
 from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases import access
@@ -19,6 +20,8 @@ from contactbook.usecases.context import Context, new_id
 from contactbook.usecases.forms import RosterRow
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 from contactbook.usecases.retirement import inmate_left
+
+INMATE_NAME_MAX_CHARS = 50
 
 __all__ = ["InmateSummary", "Inmates", "RosterReport"]
 
@@ -147,21 +150,23 @@ class Inmates:
                     number = CallNumber.parse(row.call_number)
                     if number.value in seen:
                         raise ValidationError("duplicate_call_number")
-                    name = row.name.strip()
-                    if not name:
-                        raise ValidationError("text_required")
+                    name = clean_line(row.name, field="name", max_chars=INMATE_NAME_MAX_CHARS)
+                    gender = clean_line(row.gender, field="gender", max_chars=16, required=False)
+                    custody = clean_line(
+                        row.custody_type, field="custody_type", max_chars=64, required=False
+                    )
                 except ContactBookError as exc:
                     rejected.append((line, exc.code))
                     continue
                 seen.add(number.value)
                 fields: dict[str, Any] = {
                     "name": name,
-                    "gender": row.gender.strip(),
+                    "gender": gender,
                     "birth_date": row.birth_date,
                     "education_grade": row.education_grade,
                     "admitted_on": row.admitted_on,
                     "admitted_here_on": row.admitted_here_on,
-                    "custody_type": row.custody_type.strip(),
+                    "custody_type": custody,
                     "is_juvenile": row.is_juvenile or facility.is_juvenile,
                     "has_minor_children": row.has_minor_children,
                     "restrictions": frozenset(row.restrictions),

@@ -280,7 +280,7 @@ class Moderation:
         self,
         staff: StaffPrincipal,
         post_id: str,
-        reason: PostRejectionReason,
+        reason: PostRejectionReason | None,
         note: str,
         version: int,
     ) -> PostView:

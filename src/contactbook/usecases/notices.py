@@ -20,7 +20,7 @@ from contactbook.domain.notice import (
 )
 from contactbook.domain.pagination import Page
 from contactbook.domain.staff import Role, StaffMember
-from contactbook.domain.text import clean_text
+from contactbook.domain.text import clean_line, clean_text
 from contactbook.domain.time import format_date, taipei_day_start
 from contactbook.errors import NotFound, PermissionDenied, ValidationError
 from contactbook.i18n import translate
@@ -174,7 +174,7 @@ class Notices:
     def publish(self, staff: StaffPrincipal, draft: NoticeDraft) -> NoticeAdminItem:
         """新增機關聯絡簿 (機關聯絡簿已新增成功)."""
         ctx = self._ctx
-        title = clean_text(draft.title, field="title", max_chars=NOTICE_TITLE_MAX)
+        title = clean_line(draft.title, field="title", max_chars=NOTICE_TITLE_MAX)
         body = clean_text(draft.body, field="body", max_chars=NOTICE_BODY_MAX)
         now = ctx.now()
         with ctx.uow() as uow:
@@ -251,7 +251,7 @@ class Notices:
             )
             files = self._store(uow, changes.add_attachments, kept)
             after = notice.edited(
-                title=clean_text(changes.title, field="title", max_chars=NOTICE_TITLE_MAX)
+                title=clean_line(changes.title, field="title", max_chars=NOTICE_TITLE_MAX)
                 if changes.title is not None
                 else notice.title,
                 body=clean_text(changes.body, field="body", max_chars=NOTICE_BODY_MAX)

@@ -12,7 +12,7 @@ from contactbook.domain.facility import Facility
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.pagination import Page
 from contactbook.domain.post import FamilyPost, PostStatus
-from contactbook.domain.text import clean_text, matched_keywords
+from contactbook.domain.text import clean_line, clean_text, matched_keywords
 from contactbook.domain.time import format_datetime
 from contactbook.errors import NotFound, PostingSuspended, QuotaExceeded
 from contactbook.ports.storage import UnitOfWork
@@ -93,7 +93,7 @@ class Posts:
             if account.posting_suspended(now):
                 assert account.posting_suspended_until is not None
                 raise PostingSuspended(until=format_datetime(account.posting_suspended_until))
-            title = clean_text(draft.title, field="title", max_chars=policy.title_max_chars)
+            title = clean_line(draft.title, field="title", max_chars=policy.title_max_chars)
             body = clean_text(draft.body, field="body", max_chars=policy.body_max_chars)
             last = uow.posts.latest_counting(account.id, inmate.id)
             interval = timedelta(days=policy.post_interval_days(inmate.is_juvenile))
