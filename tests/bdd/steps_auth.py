@@ -7,7 +7,7 @@ the secret an enrollment showed, at the scenario's clock.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -204,28 +204,46 @@ def auth_all_codes(auth_screens: AuthScreens, times: str, code: str) -> None:
     assert auth_screens.codes == [code] * int(times)
 
 
-@then(step_re("以 {email} 及正確密碼登入被拒，帳號暫時鎖定至 {until}"))
-def auth_locked_until(world: World, email: str, until: str) -> None:
+@then(step_re("以 {email} 及正確密碼登入被拒，回應與不存在的帳號完全相同"))
+def auth_locked_like_unknown(world: World, email: str) -> None:
     world.attempt(lambda: world.book.accounts.authenticate(email, FAMILY_PASSWORD))
-    assert isinstance(world.error, errors.AccountLocked), world.error or world.result
-    assert world.error.params["until"] == until
+    locked = _answer(world)
+    world.attempt(lambda: world.book.accounts.authenticate("nobody@example.com", FAMILY_PASSWORD))
+    assert locked == _answer(world)
+    assert locked[:2] == ("AuthenticationFailed", "authentication_failed")
+
+
+@then(step_re("信箱 {address} 收到帳號暫時鎖定通知，可再試的時間為 {until}"))
+def auth_lock_mail(world: World, address: str, until: str) -> None:
+    mails = [m for m in world.outbox() if m.to == address and "帳號暫時鎖定" in m.subject]
+    assert len(mails) == 1, [m.subject for m in world.outbox() if m.to == address]
+    assert f"暫時鎖定至 {until}" in mails[0].body, mails[0].body
+
+
+def _locked_until(world: World, email: str) -> datetime | None:
+    """The end of the account's lock, as stored (a person sees it only in the mail)."""
+    with world.book.storage.unit_of_work() as uow:
+        account = uow.accounts.by_email(email.casefold())
+    assert account is not None
+    return account.locked_until
+
+
+@then(step_re("{email} 的帳號鎖定至 {until}"))
+def auth_locked_until(world: World, email: str, until: str) -> None:
+    locked_until = _locked_until(world, email)
+    assert locked_until is not None and format_datetime(locked_until) == until
 
 
 @when(step_re("以 {email} 連續登入失敗 <times> 次，每次都等鎖定結束後再試"))
 def auth_fail_after_each_lock(
     world: World, auth_screens: AuthScreens, email: str, times: str
 ) -> None:
-    failures = 0
-    while failures < int(times):
+    for _ in range(int(times)):
+        locked_until = _locked_until(world, email)
+        if locked_until is not None and locked_until > world.book.context.now():
+            world.clock.set(locked_until)
         world.attempt(lambda: world.book.accounts.authenticate(email, "not-the-password-at-all"))
-        if isinstance(world.error, errors.AccountLocked):
-            with world.book.storage.unit_of_work() as uow:
-                account = uow.accounts.by_email(email.casefold())
-            assert account is not None and account.locked_until is not None
-            world.clock.set(account.locked_until)
-            continue
         assert isinstance(world.error, errors.AuthenticationFailed), world.error
-        failures += 1
     auth_screens.locked_email = email
 
 
@@ -233,10 +251,8 @@ def auth_fail_after_each_lock(
 def auth_locked_for(world: World, auth_screens: AuthScreens, minutes: str) -> None:
     email = auth_screens.locked_email
     assert email is not None
-    world.attempt(lambda: world.book.accounts.authenticate(email, FAMILY_PASSWORD))
-    assert isinstance(world.error, errors.AccountLocked), world.error or world.result
     expected = world.book.context.now() + timedelta(minutes=int(minutes))
-    assert world.error.params["until"] == format_datetime(expected)
+    assert _locked_until(world, email) == expected
 
 
 @then(step_re("稽核紀錄依序有 <count> 筆 {action}，結果為 {outcomes}"))

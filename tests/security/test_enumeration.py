@@ -194,3 +194,42 @@ def test_every_request_is_audited_without_the_address(book: contactbook.ContactB
     assert ("account.resend_verification", "already_verified") in outcomes
     assert ("account.resend_verification", "unknown_address") in outcomes
     assert all(ATTACKER_EMAIL not in repr(e) for e in events)
+
+
+# -- a locked account answers like an unknown one (families and staff) -------------------
+
+
+def _refusal(call: Callable[[], Any]) -> tuple[object, ...]:
+    with pytest.raises(ContactBookError) as caught:
+        call()
+    error = caught.value
+    return type(error), error.code, error.message_zh, error.message_en, error.params
+
+
+def test_a_locked_staff_account_answers_like_an_unknown_username(make_book: BookFactory) -> None:
+    hasher = CountingHasher()
+    book = make_book(hasher=hasher)
+    password = "staff-passphrase-2020!"
+    book.staff.bootstrap_admin("agency.admin", "矯正署管理者", password)
+    admin = book.staff.authenticate("agency.admin", password)
+    book.staff.create(
+        admin,
+        "mei.chen",
+        "陳美玲",
+        password,
+        None,
+        [contactbook.Role.REVIEWER],
+        email="mei.chen@example.gov.tw",
+    )
+    for _ in range(10):
+        with pytest.raises(contactbook.errors.AuthenticationFailed):
+            book.staff.authenticate("mei.chen", "a-wrong-passphrase!!")
+    before = hasher.verifies
+    locked = _refusal(lambda: book.staff.authenticate("mei.chen", password))
+    assert hasher.verifies - before == 1  # as much work as for a name nobody has
+    unknown = _refusal(lambda: book.staff.authenticate("nobody.here", password))
+    assert locked == unknown
+    assert locked[1] == "authentication_failed"
+    mails = [m for m in mails_to(book, "mei.chen@example.gov.tw") if "帳號暫時鎖定" in m.subject]
+    assert len(mails) == 1
+    assert "mei.chen" in mails[0].body and "2020/10/07 11:01:00" in mails[0].body

@@ -22,10 +22,10 @@ from contactbook.domain.account import (
 from contactbook.domain.identifiers import EmailAddress, MobileNumber, NationalId, PhoneNumber
 from contactbook.domain.masking import mask_email
 from contactbook.domain.message import MessageCause
-from contactbook.domain.text import clean_text
+from contactbook.domain.text import clean_line
+from contactbook.domain.time import format_datetime
 from contactbook.errors import (
     AuthenticationFailed,
-    ContactBookError,
     InvalidToken,
     NotFound,
     PermissionDenied,
@@ -41,7 +41,7 @@ from contactbook.usecases.notifications import queue_mail
 from contactbook.usecases.passwords import check_new_password
 from contactbook.usecases.personal_data import RequestKind, export_archive, file_request
 from contactbook.usecases.principals import FamilyPrincipal
-from contactbook.usecases.throttle import after_failure, refuse_if_locked
+from contactbook.usecases.throttle import after_failure, is_locked, lock_starts
 from contactbook.usecases.uploads import Download
 
 __all__ = ["Accounts", "ConsentNotice", "ProfileView", "RegistrationReceipt"]
@@ -99,7 +99,7 @@ def _parse_registration(form: RegistrationForm) -> dict[str, Any]:
         except ValidationError as exc:
             problems[field] = exc.code
 
-    attempt("name", lambda raw: clean_text(raw, field="name", max_chars=50), form.name)
+    attempt("name", lambda raw: clean_line(raw, field="name", max_chars=50), form.name)
     attempt("national_id", NationalId.parse, form.national_id)
     attempt("email", EmailAddress.parse, form.email)
     if form.mobile.strip():
@@ -310,22 +310,28 @@ class Accounts:
                 record(ctx, uow, None, "account.login", "account", None, outcome="failure")
                 uow.commit()
                 raise AuthenticationFailed()
-            try:
-                refuse_if_locked(account.locked_until, now)
-            except ContactBookError:
+            if is_locked(account.locked_until, now):
+                self._verify_nothing(password)  # as slow as any other refusal
                 record(ctx, uow, account, "account.login", "account", account.id, outcome="locked")
                 uow.commit()
-                raise
+                raise AuthenticationFailed()  # as for an unknown address: see throttle
             if not ctx.hasher.verify(account.password_hash, password):
                 failures = account.failed_logins + 1
+                locked_until = after_failure(failures, ctx.settings, now)
                 uow.accounts.replace(
-                    account,
-                    account.changed(
-                        failed_logins=failures,
-                        locked_until=after_failure(failures, ctx.settings, now),
-                    ),
+                    account, account.changed(failed_logins=failures, locked_until=locked_until)
                 )
                 record(ctx, uow, account, "account.login", "account", account.id, outcome="failure")
+                if locked_until is not None and lock_starts(failures, ctx.settings):
+                    queue_mail(
+                        ctx,
+                        uow,
+                        MessageCause.ACCOUNT_LOCKED,
+                        to=account.email.value,
+                        account=account,
+                        failures=failures,
+                        until=format_datetime(locked_until),
+                    )
                 uow.commit()
                 raise AuthenticationFailed()
             changes: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
@@ -524,7 +530,7 @@ class Accounts:
         ctx = self._ctx
         updates: dict[str, Any] = {}
         if changes.name is not None:
-            updates["name"] = clean_text(changes.name, field="name", max_chars=50)
+            updates["name"] = clean_line(changes.name, field="name", max_chars=50)
         if changes.mobile is not None:
             updates["mobile"] = (
                 MobileNumber.parse(changes.mobile) if changes.mobile.strip() else None

@@ -33,10 +33,11 @@ from contactbook.domain.identifiers import EmailAddress
 from contactbook.domain.masking import mask_email
 from contactbook.domain.message import MessageCause
 from contactbook.domain.staff import Role, StaffMember
+from contactbook.domain.text import clean_line, clean_text
+from contactbook.domain.time import format_datetime
 from contactbook.errors import (
     AuthenticationFailed,
     Conflict,
-    ContactBookError,
     InvalidToken,
     NotFound,
     PermissionDenied,
@@ -56,7 +57,7 @@ from contactbook.usecases.second_factor import (
     accept_code,
     new_factor,
 )
-from contactbook.usecases.throttle import after_failure, refuse_if_locked
+from contactbook.usecases.throttle import after_failure, is_locked, lock_starts
 
 __all__ = ["RECOVERY_CODES", "Staff", "StaffResetTicket", "StaffView", "TotpEnrollment"]
 
@@ -104,6 +105,10 @@ def _view(member: StaffMember) -> StaffView:
         active=member.active,
         session_version=member.session_version,
     )
+
+
+STAFF_NAME_MAX_CHARS = 50
+BREAK_GLASS_REASON_MAX_CHARS = 500
 
 
 def _username(raw: str) -> str:
@@ -167,6 +172,7 @@ class Staff:
     ) -> StaffMember:
         ctx = self._ctx
         login = _username(username)
+        display_name = clean_line(name, field="name", max_chars=STAFF_NAME_MAX_CHARS)
         address = EmailAddress.parse(email) if email and email.strip() else None
         checked = check_new_password(
             password,
@@ -180,7 +186,7 @@ class Staff:
         return StaffMember(
             id=new_id(),
             username=login,
-            name=name.strip(),
+            name=display_name,
             facility_code=facility_code,
             roles=role_set,
             password_hash=ctx.hasher.hash(checked),
@@ -215,6 +221,7 @@ class Staff:
         ctx = self._ctx
         if not reason.strip():
             raise ValidationError("reason_required", fields={"reason": "reason_required"})
+        reason = clean_text(reason, field="reason", max_chars=BREAK_GLASS_REASON_MAX_CHARS)
         with ctx.uow() as uow:
             member = uow.staff.by_username(username.strip().casefold())
             if member is None or not _is_agency_admin(member):
@@ -229,7 +236,7 @@ class Staff:
                 "staff.recover_agency_admin",
                 "staff",
                 member.id,
-                details={"reason": reason.strip()},
+                details={"reason": reason},
                 actor_kind="system",
             )
             uow.commit()
@@ -385,7 +392,8 @@ class Staff:
         username or password, alike; ``totp_required`` when the password is right
         but a second factor is needed and none was given — not counted as a
         failure; ``totp_invalid`` for a wrong, reused or expired code — counted),
-        ``AccountLocked`` while locked. With ``require_staff_totp`` and no
+        and ``authentication_failed`` while locked too (the member is mailed when the
+        lock starts: see :mod:`contactbook.usecases.throttle`). With ``require_staff_totp`` and no
         enrollment yet, the principal has ``totp_enrollment_required=True``.
         """
         ctx = self._ctx
@@ -398,12 +406,11 @@ class Staff:
                 record(ctx, uow, None, "staff.login", "staff", None, outcome="failure")
                 uow.commit()
                 raise AuthenticationFailed()
-            try:
-                refuse_if_locked(member.locked_until, now)
-            except ContactBookError:
+            if is_locked(member.locked_until, now):
+                self._verify_nothing(password)  # as slow as any other refusal
                 record(ctx, uow, member, "staff.login", "staff", member.id, outcome="locked")
                 uow.commit()
-                raise
+                raise AuthenticationFailed()  # as for an unknown username: see throttle
             if not ctx.hasher.verify(member.password_hash, password):
                 self._count_failure(uow, member, now, "failure")
                 uow.commit()
@@ -455,14 +462,21 @@ class Staff:
     ) -> None:
         ctx = self._ctx
         failures = member.failed_logins + 1
-        uow.staff.replace(
-            member,
-            member.changed(
-                failed_logins=failures,
-                locked_until=after_failure(failures, ctx.settings, now),
-            ),
-        )
+        locked_until = after_failure(failures, ctx.settings, now)
+        uow.staff.replace(member, member.changed(failed_logins=failures, locked_until=locked_until))
         record(ctx, uow, member, "staff.login", "staff", member.id, outcome=outcome)
+        if locked_until is not None and lock_starts(failures, ctx.settings) and member.email:
+            queue_mail(
+                ctx,
+                uow,
+                MessageCause.STAFF_ACCOUNT_LOCKED,
+                to=member.email.value,
+                account=None,
+                name=member.name,
+                username=member.username,
+                failures=failures,
+                until=format_datetime(locked_until),
+            )
 
     def _totp(self) -> TotpProvider:
         if self._ctx.totp is None:
