@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.killed_writer import kill_midway
 
-from contactbook.adapters.files.fsspec import FsspecFileStore
+from contactbook.adapters.files.fsspec import CHUNK_SIZE, FsspecFileStore
 from contactbook.ports.files import FileStore
 from contactbook.testing.fakes import MovableClock
 from contactbook.testing.files_contract import FileStoreContract
+
+
+def files_on_disk(folder: Path) -> list[Path]:
+    """Every file under ``folder``, hidden ones included, relative to it."""
+    return sorted(path.relative_to(folder) for path in folder.rglob("*") if path.is_file())
+
+
+def killed_put(url: str) -> None:
+    """A process ``put``s 3 MiB into the store at ``url`` and is SIGKILLed midway."""
+    kill_midway("put", url, str(3 * CHUNK_SIZE))
 
 
 class TestMemoryFileStore(FileStoreContract):
@@ -41,6 +54,45 @@ class TestLocalFileStore(FileStoreContract):
     @pytest.fixture
     def file_store(self, tmp_path: Path) -> FileStore:
         return FsspecFileStore(str(tmp_path / "files"))
+
+    @pytest.fixture
+    def abandon_upload(self, tmp_path: Path) -> Callable[[FileStore], None]:
+        return lambda _: killed_put(str(tmp_path / "files"))
+
+    def test_a_put_killed_midway_leaves_no_file_under_a_key(self, tmp_path: Path) -> None:
+        """Issue 12, finding 13: a SIGKILL midway left 1.5 MB of a photo under its key."""
+        folder = tmp_path / "files"
+        store = FsspecFileStore(str(folder))
+        killed_put(str(folder))
+        assert list(store.keys()) == []
+        [leftover] = files_on_disk(folder)
+        assert leftover.name.startswith(".") and leftover.name.endswith(".tmp")
+        assert (folder / leftover).stat().st_size == 3 * CHUNK_SIZE  # all it was given
+        [partial] = store.partial_uploads()
+        assert (partial.name, partial.writer_alive) == (leftover.as_posix(), False)
+
+    def test_hidden_files_that_are_no_keys_are_neither_listed_nor_partial(
+        self, tmp_path: Path
+    ) -> None:
+        """A ``.DS_Store`` copied in is no key: the sweep must never be handed one."""
+        store = FsspecFileStore(str(tmp_path / "files"))
+        blob = store.put(io.BytesIO(b"kept"), prefix="p")
+        (tmp_path / "files" / "p" / ".DS_Store").write_bytes(b"Finder")
+        (tmp_path / "files" / ".x.tmp").write_bytes(b"not in a key's folder")
+        assert list(dict(store.keys())) == [blob.key]
+        assert list(store.partial_uploads()) == []
+
+    def test_a_partial_upload_of_another_host_reports_no_writer_fate(self, tmp_path: Path) -> None:
+        store = FsspecFileStore(str(tmp_path / "files"))
+        folder = tmp_path / "files" / "p" / "2025" / "03"
+        folder.mkdir(parents=True)
+        name = f".{'ab' * 16}.00000000.{os.getpid()}.1741500000.tmp"
+        (folder / name).write_bytes(b"half")
+        os.utime(folder / name, (1741500000, 1741500000))
+        [partial] = store.partial_uploads()
+        assert partial.name == f"p/2025/03/{name}"
+        assert partial.writer_alive is None  # the pid is ours, but the host is not
+        assert partial.modified == datetime.fromtimestamp(1741500000, UTC)
 
     def test_key_is_prefix_year_month_uuid_and_file_is_under_the_root(self, tmp_path: Path) -> None:
         clock = MovableClock(datetime(2025, 3, 9, 23, 30, tzinfo=UTC))
@@ -78,6 +130,10 @@ class TestFileUrlStore(FileStoreContract):
     @pytest.fixture
     def file_store(self, tmp_path: Path) -> FileStore:
         return FsspecFileStore.from_url((tmp_path / "via-url").as_uri())
+
+    @pytest.fixture
+    def abandon_upload(self, tmp_path: Path) -> Callable[[FileStore], None]:
+        return lambda _: killed_put((tmp_path / "via-url").as_uri())
 
     def test_writes_into_the_folder_of_the_url(self, tmp_path: Path) -> None:
         store = FsspecFileStore.from_url((tmp_path / "via-url").as_uri())

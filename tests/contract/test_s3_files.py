@@ -20,7 +20,7 @@ import pytest
 
 from contactbook.adapters.files.fsspec import FsspecFileStore
 from contactbook.ports.files import FileStore
-from contactbook.testing.files_contract import FileStoreContract
+from contactbook.testing.files_contract import MIB, FileStoreContract, StallingSource, stalled_put
 
 REGION = "us-east-1"
 CREDENTIALS = {"key": "contactbook-test", "secret": "contactbook-test-secret"}
@@ -67,6 +67,17 @@ def bucket(moto_endpoint: str) -> str:
     )
     client.create_bucket(Bucket=name)
     return name
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 client of the moto server, to look behind the store's back."""
+    return _require("boto3").client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=CREDENTIALS["key"],
+        aws_secret_access_key=CREDENTIALS["secret"],
+    )
 
 
 def s3_options(endpoint: str) -> dict[str, Any]:
@@ -137,3 +148,26 @@ class TestS3FileStore(FileStoreContract):
         blob = store.put(io.BytesIO(b"configured by the environment"), prefix="p")
         assert dict(store.keys()).keys() >= {blob.key}
         store.delete(blob.key)
+
+    def test_a_source_failing_midway_a_multipart_upload_aborts_it(
+        self, moto_endpoint: str, bucket: str
+    ) -> None:
+        """An upload that fails is abandoned, not completed with what it had: no object,
+        and no incomplete multipart upload left to hold its parts."""
+        prefix = f"mpu-{uuid.uuid4().hex[:8]}"
+        options = {**s3_options(moto_endpoint), "default_block_size": 5 * MIB}
+        store = FsspecFileStore(f"s3://{bucket}/{prefix}", **options)
+        client = s3_client(moto_endpoint)
+
+        def uploads_in_progress() -> list[str]:
+            listed = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+            return [upload["Key"] for upload in listed if upload["Key"].startswith(f"{prefix}/")]
+
+        source = StallingSource(before=12 * MIB, after=MIB, failure=OSError("client went away"))
+        with stalled_put(store, source) as put:
+            assert len(uploads_in_progress()) == 1  # two 5 MiB parts are up already
+            assert list(store.keys()) == []
+        assert isinstance(put.error, OSError)
+        assert list(store.keys()) == []
+        assert uploads_in_progress() == []
+        assert list(store.partial_uploads()) == []
