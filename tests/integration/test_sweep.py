@@ -9,6 +9,7 @@ no test sleeps for it.
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,12 @@ import fsspec
 import pytest
 
 import contactbook
+from contactbook.adapters.files.fsspec import CHUNK_SIZE
 from contactbook.testing import FastPasswordHasher, MovableClock
-from contactbook.usecases.maintenance import SweepReport
+from contactbook.testing.files_contract import MIB, StallingSource, stalled_put
+from contactbook.usecases.maintenance import PARTIAL_GRACE, SweepReport
 from tests.integration.test_uploads_public import Scene, build_scene, corpus
+from tests.killed_writer import kill_midway
 
 GRACE = timedelta(hours=24)
 WIRINGS = ["memory", "sqlite"]
@@ -70,8 +74,18 @@ class SweepScene:
 
 @pytest.fixture(params=WIRINGS)
 def sweep_scene(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SweepScene]:
+    yield from open_scene(request.param, tmp_path)
+
+
+@pytest.fixture
+def folder_scene(tmp_path: Path) -> Iterator[SweepScene]:
+    """The SQLite wiring, whose files are in a local folder another process can write."""
+    yield from open_scene("sqlite", tmp_path)
+
+
+def open_scene(wiring: str, tmp_path: Path) -> Iterator[SweepScene]:
     clock = MovableClock(datetime.now(UTC))
-    if request.param == "sqlite":
+    if wiring == "sqlite":
         files_url = str(tmp_path / "files")
         database = f"sqlite:///{tmp_path / 'contactbook.db'}"
     else:
@@ -84,13 +98,13 @@ def sweep_scene(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Swee
         sms="memory://",
         clock=clock,
         hasher=FastPasswordHasher(),
-        migrate=request.param == "sqlite",
+        migrate=wiring == "sqlite",
     )
     try:
         yield SweepScene(build_scene(book, clock), files_url)
     finally:
         book.close()
-        if request.param == "memory":
+        if wiring == "memory":
             fsspec.filesystem("memory").rm(files_url.removeprefix("memory://"), recursive=True)
 
 
@@ -188,6 +202,7 @@ def test_every_sweep_is_audited_with_its_counts(sweep_scene: SweepScene) -> None
     details = dict(event.details)
     assert details["removed"] == "1"
     assert (details["missing"], details["corrupted"], details["kept_recent"]) == ("0", "0", "0")
+    assert (details["partials_removed"], details["partials_kept"]) == ("0", "0")
     assert details["hashes_verified"] == "no"
     assert int(details["checked"]) > 0  # the scene's evidence
     assert scene.book.audit.verify()
@@ -196,6 +211,68 @@ def test_every_sweep_is_audited_with_its_counts(sweep_scene: SweepScene) -> None
 def test_a_negative_grace_is_refused(sweep_scene: SweepScene) -> None:
     with pytest.raises(ValueError, match="grace"):
         sweep_scene.sweep(grace=timedelta(seconds=-1))
+    with pytest.raises(ValueError, match="grace"):
+        sweep_scene.book.maintenance.sweep_orphan_files(partial_grace=timedelta(seconds=-1))
+
+
+def files_on_disk(folder: str) -> set[str]:
+    """Every file under ``folder``, hidden ones included, relative to it."""
+    return {
+        path.relative_to(folder).as_posix() for path in Path(folder).rglob("*") if path.is_file()
+    }
+
+
+def test_an_upload_killed_midway_leaves_no_key_and_its_leftover_goes_at_once(
+    folder_scene: SweepScene,
+) -> None:
+    """Issue 12, finding 13: SIGKILL midway left a truncated photo under its key
+    (removed only after the 24 hours' grace)."""
+    scene = folder_scene
+    before = files_on_disk(scene.files_url)
+    kill_midway("put", scene.files_url, str(3 * CHUNK_SIZE))
+    [leftover] = files_on_disk(scene.files_url) - before
+    assert leftover.rpartition("/")[2].startswith(".")  # a temporary name, never a key
+    assert set(dict(scene.book.files.keys())) == before
+
+    report = scene.sweep(grace=GRACE)  # the book's clock has not moved: no grace is over
+
+    assert report.partials_removed == (leftover,)
+    assert (report.partials_kept, report.removed, report.kept_recent) == (0, (), 0)
+    assert files_on_disk(scene.files_url) == before
+
+
+def test_an_upload_in_flight_is_left_alone_and_completes(sweep_scene: SweepScene) -> None:
+    scene = sweep_scene
+    source = StallingSource(before=2 * MIB, after=MIB)
+    with stalled_put(scene.book.files, source) as put:
+        report = scene.sweep(grace=GRACE)
+        assert (report.partials_removed, report.partials_kept) == ((), 1)
+    assert put.error is None and put.blob is not None
+    with scene.book.files.open(put.blob.key) as stream:
+        assert stream.read() == source.data
+    assert list(scene.book.files.partial_uploads()) == []
+
+
+def test_a_partial_upload_of_a_writer_that_may_live_goes_after_the_partial_grace(
+    folder_scene: SweepScene,
+) -> None:
+    """Another host's writer (or one whose pid was reused) cannot be asked: its
+    file goes once it has not been written to for ``partial_grace``."""
+    scene = folder_scene
+    folder = Path(scene.files_url) / "posts" / "KLP" / "2025" / "03"
+    folder.mkdir(parents=True)
+    name = f".{uuid.uuid4().hex}.00000000.{os.getpid()}.1741500000.tmp"
+    (folder / name).write_bytes(b"half a photo from another host")
+    [partial] = scene.book.files.partial_uploads()
+    assert partial.writer_alive is None and partial.modified is not None
+
+    scene.clock.set(partial.modified + PARTIAL_GRACE - timedelta(seconds=1))
+    assert scene.sweep(grace=GRACE).partials_kept == 1
+    assert (folder / name).exists()
+
+    scene.clock.advance(seconds=1)
+    assert scene.sweep(grace=GRACE).partials_removed == (f"posts/KLP/2025/03/{name}",)
+    assert not (folder / name).exists()
 
 
 def test_sql_stored_files_read_past_one_chunk(

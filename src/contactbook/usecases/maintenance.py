@@ -17,6 +17,10 @@ __all__ = ["Maintenance", "MaintenanceReport", "SweepReport"]
 _HASH_CHUNK = 1024 * 1024
 """Bytes read at a time while checking a stored file's SHA-256."""
 
+PARTIAL_GRACE = timedelta(minutes=10)
+"""How long a partial upload's last write must lie back before the sweep removes
+it while its writer may still run (another host, or a pid reused since)."""
+
 FileRef = tuple[str, str, str]
 """(owner kind, owner id, storage key) of a file a row points to."""
 
@@ -36,13 +40,17 @@ class SweepReport:
     same for files whose SHA-256 no longer matches the one recorded. ``kept_recent``:
     unreferenced keys left alone because they are not older than the grace period
     (or the store cannot tell their age): a unit of work still in flight may be
-    about to point to them.
+    about to point to them. ``partials_removed``: temporary names of uploads whose
+    writer is dead (or silent past the partial grace), now deleted;
+    ``partials_kept``: those whose writer may still be writing.
     """
 
     removed: tuple[str, ...]
     missing: tuple[FileRef, ...]
     corrupted: tuple[FileRef, ...]
     kept_recent: int
+    partials_removed: tuple[str, ...] = ()
+    partials_kept: int = 0
 
 
 class Maintenance:
@@ -66,10 +74,13 @@ class Maintenance:
                 return MaintenanceReport(expired_posts=total)
 
     def sweep_orphan_files(
-        self, grace: timedelta = timedelta(hours=24), verify_hashes: bool = True
+        self,
+        grace: timedelta = timedelta(hours=24),
+        verify_hashes: bool = True,
+        partial_grace: timedelta = PARTIAL_GRACE,
     ) -> SweepReport:
-        """Remove stored files no row points to, and report rows whose file is gone
-        or altered.
+        """Remove stored files no row points to and partial uploads, and report rows
+        whose file is gone or altered.
 
         Uploads are written before their unit of work commits (and removed again if
         it rolls back), so a file nobody points to *yet* may belong to a transaction
@@ -77,14 +88,22 @@ class Maintenance:
         time against the book's clock) are removed. The store is listed *before* the
         rows are read, so a file whose row commits in between is seen as referenced.
 
+        A partial upload (``FileStore.partial_uploads``: the temporary file of a
+        ``put`` killed midway) is never a key, so no row can point to it and the
+        orphan grace does not apply: it goes at once when the store knows its
+        writer is dead, and otherwise once its last write is ``partial_grace``
+        old. A live writer keeps writing, so its file stays young; one that
+        stalls longer loses its upload (its ``put`` fails), never a stored file.
+
         With ``verify_hashes`` every referenced file is read back (streamed, never
         whole) and its SHA-256 compared with the one recorded at upload; without it
         only existence is checked. One ``maintenance.sweep_files`` audit event
         records the counts.
         """
         ctx = self._ctx
-        if grace < timedelta(0):
+        if grace < timedelta(0) or partial_grace < timedelta(0):
             raise ValueError("grace must not be negative")
+        partials_removed, partials_kept = _discard_partial_uploads(ctx, partial_grace)
         listed: dict[str, datetime | None] = dict(ctx.files.keys())
         # (owner kind, owner id, key, sha256 or None for thumbnails): compact, and read
         # in one short unit of work; the files themselves are read after it ends.
@@ -126,6 +145,8 @@ class Maintenance:
             missing=tuple(missing),
             corrupted=tuple(corrupted),
             kept_recent=kept_recent,
+            partials_removed=partials_removed,
+            partials_kept=partials_kept,
         )
         with ctx.uow() as uow:
             record(
@@ -141,6 +162,8 @@ class Maintenance:
                     "missing": str(len(report.missing)),
                     "corrupted": str(len(report.corrupted)),
                     "kept_recent": str(report.kept_recent),
+                    "partials_removed": str(len(report.partials_removed)),
+                    "partials_kept": str(report.partials_kept),
                     "checked": str(len(references)),
                     "hashes_verified": "yes" if verify_hashes else "no",
                 },
@@ -152,6 +175,22 @@ class Maintenance:
         """Delete posts, files, messages and closed accounts past their retention
         periods (``Settings.retain_*``; see :mod:`contactbook.usecases.retention`)."""
         return apply_retention(self._ctx, batch)
+
+
+def _discard_partial_uploads(ctx: Context, grace: timedelta) -> tuple[tuple[str, ...], int]:
+    """Remove partial uploads whose writer is dead or silent for ``grace``:
+    (names removed, number kept)."""
+    now = ctx.now()
+    removed: list[str] = []
+    kept = 0
+    for partial in list(ctx.files.partial_uploads()):  # listed whole before deleting
+        stale = partial.modified is not None and now - partial.modified >= grace
+        if partial.writer_alive is False or stale:
+            ctx.files.discard_partial(partial.name)
+            removed.append(partial.name)
+        else:
+            kept += 1
+    return tuple(sorted(removed)), kept
 
 
 def _sha256_of(ctx: Context, key: str) -> str | None:
