@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import email.policy
+import os
+import threading
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -10,9 +13,11 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from tests.killed_writer import kill_midway
 
-from contactbook.adapters.mail.folder import FolderMailer
+from contactbook.adapters.mail.folder import TEMPORARY_GRACE, FolderMailer
 from contactbook.adapters.mail.memory import MemoryMailer
+from contactbook.adapters.writers import host_tag
 from contactbook.ports.delivery import (
     Mailer,
     OutgoingMail,
@@ -21,6 +26,10 @@ from contactbook.ports.delivery import (
 )
 from contactbook.testing.delivery_contract import ZH_SUBJECT, MailerContract, SentMails
 from contactbook.testing.fakes import MovableClock
+
+NO_SUCH_PID = 2**22 + 1
+"""Above the largest pid Linux can give (its pid_max is at most 2**22): a dead writer."""
+WAIT_SECONDS = 60
 
 
 def parse_eml(path: Path) -> EmailMessage:
@@ -139,6 +148,94 @@ class TestFolderMailer(MailerContract):
         )
         [path] = tmp_path.glob("*.eml")
         assert parse_eml(path)["From"] == "noreply@moj.gov.tw"
+
+    def test_a_send_killed_midway_leaves_a_temporary_file_the_next_mailer_removes(
+        self, folder: Path
+    ) -> None:
+        """Issue 12, finding 14: a dispatcher SIGKILLed while writing the outbox left
+        hidden .tmp files that nothing removed."""
+        FolderMailer(folder).send(OutgoingMail("sent-1", "a@example.org", "s", "b"))
+        [sent] = folder.glob("*.eml")
+        sent_before = (sent.read_bytes(), sent.stat().st_mtime_ns)
+        kill_midway("mail", str(folder))  # killed after writing, before the rename
+        [leftover] = folder.glob(".*.tmp")
+        assert sorted(folder.iterdir()) == sorted([sent, leftover])
+
+        FolderMailer(folder)  # the dispatcher starts again
+
+        assert list(folder.iterdir()) == [sent]
+        assert (sent.read_bytes(), sent.stat().st_mtime_ns) == sent_before
+
+    def test_the_sweep_removes_temporary_files_of_dead_or_hung_writers_only(
+        self, folder: Path
+    ) -> None:
+        folder.mkdir()
+        old = time.time() - TEMPORARY_GRACE.total_seconds() - 1
+        here, me = host_tag(), os.getpid()
+        names = {
+            "20250601T083015000000Z-abc.eml": old,  # a sent mail, however old: never touched
+            ".DS_Store": old,  # not a temporary file of ours
+            f".{here}.{NO_SUCH_PID}.abcd1234.tmp": None,  # its writer was killed: goes now
+            f".{here}.{me}.hung0000.tmp": old,  # its writer runs, but hung: goes
+            f".{here}.{me}.busy1234.tmp": None,  # its writer is busy with it: stays
+            f".00000000.{NO_SUCH_PID}.other123.tmp": None,  # another host's pid: stays…
+            f".00000000.{NO_SUCH_PID}.other456.tmp": old,  # …until it is old
+            ".k3j4h5g6.tmp": old,  # an earlier version's name, no writer: goes by age
+            ".q1w2e3r4.tmp": None,
+        }
+        for name, modified in names.items():
+            (folder / name).write_bytes(b"x")
+            if modified is not None:
+                os.utime(folder / name, (modified, modified))
+
+        mailer = FolderMailer(folder)
+
+        assert sorted(path.name for path in folder.iterdir()) == sorted(
+            [
+                "20250601T083015000000Z-abc.eml",
+                ".DS_Store",
+                f".{here}.{me}.busy1234.tmp",
+                f".00000000.{NO_SUCH_PID}.other123.tmp",
+                ".q1w2e3r4.tmp",
+            ]
+        )
+        later = folder / f".{here}.{NO_SUCH_PID}.late5678.tmp"
+        later.write_bytes(b"x")
+        assert mailer.sweep_temporary_files() == [later]
+        assert mailer.sweep_temporary_files() == []
+
+    def test_a_sweep_leaves_a_mail_being_written_alone(
+        self, folder: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        mailer = FolderMailer(folder)
+        writing, release = threading.Event(), threading.Event()
+        fsync = os.fsync
+
+        def stalled_fsync(fd: int) -> None:
+            writing.set()
+            assert release.wait(WAIT_SECONDS)
+            fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", stalled_fsync)
+        sender = threading.Thread(
+            target=mailer.send, args=(OutgoingMail("busy-1", "a@example.org", "s", "b"),)
+        )
+        sender.start()
+        try:
+            assert writing.wait(WAIT_SECONDS)
+            [temporary] = folder.glob(".*.tmp")
+            assert mailer.sweep_temporary_files() == []
+            FolderMailer(folder)  # another dispatcher starting meanwhile
+            assert temporary.exists()
+        finally:
+            release.set()
+            sender.join(WAIT_SECONDS)
+        [sent] = folder.iterdir()
+        assert sent.name.endswith("-busy-1.eml")
+
+    def test_a_negative_temporary_grace_is_refused(self, folder: Path) -> None:
+        with pytest.raises(ValueError, match="grace"):
+            FolderMailer(folder, temporary_grace=-TEMPORARY_GRACE)
 
     def test_no_temporary_files_are_left(self, mailer: Mailer, folder: Path) -> None:
         mailer.send(OutgoingMail("m1", "a@example.org", "s", "b"))
