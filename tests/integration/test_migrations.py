@@ -158,3 +158,44 @@ def test_postgres_sort_keys_use_the_c_collation(make_database_url: Callable[[str
         assert collation == "C"
     finally:
         storage.close()
+
+
+def test_links_in_messages_from_before_0005_are_hidden(empty_storage: SqlAlchemyStorage) -> None:
+    """0005 mends the log: a sent message keeps no live link; one not sent yet keeps
+    its body for the dispatcher, and gets a log body with the link hidden."""
+    body = (
+        "王小明 您好：\n點此網址進行驗證 https://portal.example/verify?token=abc_DEF-123\n"
+        "\n-----\n\n"
+        "Hello,\nopen https://portal.example/verify?token=abc_DEF-123 within a day."
+    )
+    at = datetime(2020, 10, 7, 3, 0, tzinfo=UTC)
+    common = {
+        "channel": "email",
+        "destination": "ty.wang@example.com",
+        "subject": "便民服務入口網 註冊通知 / Portal registration",
+        "body": body,
+        "cause": "registration_verification",
+        "created_at": at,
+        "attempts": 0,
+        "last_error": "",
+        "version": 1,
+    }
+    with empty_storage.engine.begin() as connection:
+        schema.upgrade(connection, "0004")
+        connection.execute(
+            tables.messages.insert(),
+            [
+                {**common, "id": "sent", "status": "sent", "sent_at": at},
+                {**common, "id": "pending", "status": "pending", "sent_at": None},
+            ],
+        )
+    empty_storage.migrate()
+    with empty_storage.unit_of_work() as uow:
+        sent, pending = uow.messages.get("sent"), uow.messages.get("pending")
+    assert sent is not None and pending is not None
+    hidden = body.replace(
+        "https://portal.example/verify?token=abc_DEF-123", "「連結已隱藏」", 1
+    ).replace("https://portal.example/verify?token=abc_DEF-123", "[link hidden]")
+    assert (sent.body, sent.log_body) == (hidden, "")
+    assert (pending.body, pending.log_body) == (body, hidden)
+    assert "token=" not in sent.readable_body + pending.readable_body

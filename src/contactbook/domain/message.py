@@ -61,14 +61,28 @@ class Message:
     sent_at: datetime | None = None
     last_error: str = ""
     version: int = 1
+    log_body: str = ""
+    """The body as the log, an export or a staff view shows it: one-time links (a
+    verification or reset token) replaced by 「連結已隱藏」/"link hidden". Empty when
+    the body holds nothing secret. A log must not be a second way into the account:
+    :attr:`readable_body` is the only body a read path may return, and once the
+    message is sent the live body is dropped from the store."""
+
+    @property
+    def readable_body(self) -> str:
+        """The body with its secrets hidden: what every read path returns."""
+        return self.log_body or self.body
 
     def leased(self, until: datetime) -> Message:
         """Claimed by one dispatcher: no other sees it as due before ``until``."""
         return attrs.evolve(self, next_attempt_at=until, version=self.version + 1)
 
     def sent(self, at: datetime) -> Message:
+        """Delivered: the secrets leave the store with it (the body kept is the log's)."""
         return attrs.evolve(
             self,
+            body=self.readable_body,
+            log_body="",
             status=MessageStatus.SENT,
             sent_at=at,
             next_attempt_at=None,
@@ -78,7 +92,9 @@ class Message:
         )
 
     def attempt_failed(self, error: str, *, retry_at: datetime | None) -> Message:
-        """Record a failed attempt: retry later, or fail for good when ``retry_at`` is None."""
+        """Record a failed attempt: retry later, or fail for good when ``retry_at`` is None.
+        A failed message keeps its live body (it was never delivered, and an admin may
+        retry it); read paths show :attr:`readable_body` all the same."""
         return attrs.evolve(
             self,
             status=MessageStatus.PENDING if retry_at else MessageStatus.FAILED,

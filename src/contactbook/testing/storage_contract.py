@@ -959,6 +959,7 @@ class StorageContract:
             sent_at=at(2),
             last_error="SMTP 451 4.7.1 暫時無法投遞",
             version=6,
+            log_body="點此網址進行驗證 「連結已隱藏」",
         )
         assert_every_field_set(full)
         no_account = make_message(

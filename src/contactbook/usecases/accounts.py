@@ -221,7 +221,7 @@ class Accounts:
             MessageCause.REGISTRATION_VERIFICATION,
             to=account.email.value,
             account=account,
-            link=link,
+            secrets={"link": link},
         )
 
     def _use_token(self, uow: UnitOfWork, raw: str, purpose: TokenPurpose) -> FamilyMember:
@@ -437,7 +437,7 @@ class Accounts:
                     MessageCause.VERIFY_BEFORE_RESET,
                     to=account.email.value,
                     account=account,
-                    link=f"{ctx.settings.base_url.rstrip('/')}/verify?token={token}",
+                    secrets={"link": f"{ctx.settings.base_url.rstrip('/')}/verify?token={token}"},
                 )
                 record(
                     ctx,
@@ -457,7 +457,7 @@ class Accounts:
                     MessageCause.PASSWORD_RESET,
                     to=account.email.value,
                     account=account,
-                    link=link,
+                    secrets={"link": link},
                 )
                 record(ctx, uow, account, "account.forgot_password", "account", account.id)
             uow.commit()

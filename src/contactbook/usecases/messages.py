@@ -127,7 +127,7 @@ class Messages:
                 sent_time=format_datetime(m.sent_at or m.created_at),
                 destination=_masked(m),
                 subject=m.subject,
-                body=m.body,
+                body=m.readable_body,
             ),
         )
 

@@ -407,7 +407,7 @@ def _document(ctx: Context, held: _Held) -> tuple[dict[str, Any], list[tuple[str
             "channel": m.channel.value,
             "destination": m.destination,
             "subject": m.subject,
-            "body": m.body,
+            "body": m.readable_body,
             "cause": m.cause.value,
             "created_at": m.created_at.isoformat(),
             "status": m.status.value,

@@ -645,7 +645,7 @@ class Staff:
                     account=None,
                     name=member.name,
                     username=member.username,
-                    link=link,
+                    secrets={"link": link},
                 )
             record(
                 ctx,

@@ -419,6 +419,7 @@ messages = Table(
     _when("sent_at", nullable=True),
     Column("last_error", Text, nullable=False),
     _version(),
+    Column("log_body", Text, nullable=False),
     # The outbox: due pending messages, oldest first.
     Index("ix_messages_outbox", "status", "created_at", "id"),
     # An account's log of sent messages, newest first.
