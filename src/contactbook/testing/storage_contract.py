@@ -996,6 +996,7 @@ class StorageContract:
             origin="203.0.113.7",
             details=(("fields", "mobile,name"), ("備註", "家屬自行更新 ✅")),
             prev_hash="f" * 64,
+            key_id="2026-12",
         )
         assert_every_field_set(full)
         anonymous = make_audit_event(

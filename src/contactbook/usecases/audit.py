@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import date, timedelta
 
 import attrs
@@ -26,13 +27,21 @@ class AuditVerification:
     ``last_hash`` is the hash of the newest intact event: an embedding system that
     copies it somewhere the database's writers cannot reach (a signed log, a
     notary, a printout) can later tell that the chain it verifies still ends
-    there, which a chain alone cannot prove against someone rewriting all of it.
+    there, which an unkeyed chain alone cannot prove against someone rewriting all
+    of it. ``problem`` says what broke at ``first_broken_seq``: ``hash`` (an edited,
+    inserted or removed event, or one sealed with another key), ``unknown_key``
+    (sealed with a key the settings do not hold), ``unkeyed`` (a plain SHA-256 event
+    where a keyed one belongs) or ``missing_newest`` (events after the last one
+    found are gone).
     """
 
     ok: bool
     checked: int
     first_broken_seq: int | None = None
     last_hash: str = GENESIS_HASH
+    keyed: bool = False
+    """Whether the chain was verified with a key (a rewrite needs the key)."""
+    problem: str | None = None
 
 
 class Audit:
@@ -75,23 +84,38 @@ class Audit:
         ``audit_head``), the chain must also reach that event, so removing the newest
         events is noticed too. The head is read first: events appended meanwhile are
         checked like the others.
+
+        With ``Settings.audit_keys`` each event is checked with the key it names, and
+        events after ``Settings.audit_unkeyed_through`` must be keyed: without the
+        key, no rewrite verifies.
         """
+        settings = self._ctx.settings
+        keyed = settings.audit_key is not None
         checked = 0
         previous_hash = GENESIS_HASH
         expected_seq = 1
+
+        def broken(seq: int, problem: str) -> AuditVerification:
+            return AuditVerification(False, checked, seq, previous_hash, keyed, problem)
+
         with self._ctx.uow() as uow:
             head = uow.audit.head()
             for event in uow.audit.in_order():
+                key = settings.audit_keys.get(event.key_id) if event.key_id else None
+                if event.key_id and key is None:
+                    return broken(event.seq, "unknown_key")
+                if keyed and not event.key_id and event.seq > settings.audit_unkeyed_through:
+                    return broken(event.seq, "unkeyed")
                 if (
                     event.seq != expected_seq
                     or event.prev_hash != previous_hash
-                    or chain_hash(event) != event.hash
+                    or not hmac.compare_digest(chain_hash(event, key), event.hash)
                     or (head is not None and event.seq == head[0] and event.hash != head[1])
                 ):
-                    return AuditVerification(False, checked, event.seq, previous_hash)
+                    return broken(event.seq, "hash")
                 checked += 1
                 previous_hash = event.hash
                 expected_seq += 1
         if head is not None and head[0] >= expected_seq:  # the newest events are gone
-            return AuditVerification(False, checked, expected_seq, previous_hash)
-        return AuditVerification(True, checked, None, previous_hash)
+            return broken(expected_seq, "missing_newest")
+        return AuditVerification(True, checked, None, previous_hash, keyed)

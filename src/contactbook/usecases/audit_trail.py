@@ -154,7 +154,10 @@ def record(
         details=tuple(sorted((details or {}).items())),
         prev_hash=prev_hash,
     )
-    sealed = attrs.evolve(event, hash=chain_hash(event))
+    key = ctx.settings.audit_key
+    if key is not None:
+        event = attrs.evolve(event, key_id=key[0])
+    sealed = attrs.evolve(event, hash=chain_hash(event, key[1] if key else None))
     uow.audit.append(sealed)
     return sealed
 

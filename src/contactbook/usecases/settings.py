@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import attrs
+
+AUDIT_KEY_MIN_BYTES = 32
 
 __all__ = ["Settings"]
 
@@ -47,7 +50,38 @@ class Settings:
     """… a post its author withdrew, counted from the withdrawal."""
     retain_messages: timedelta | None = timedelta(days=365)
     """… a sent or failed mail/SMS, counted from its creation."""
+    audit_keys: Mapping[str, bytes] = attrs.field(
+        factory=dict, converter=dict, repr=False, hash=False
+    )
+    """Keys of the audit chain by key id, each at least 32 random bytes, kept out of the
+    database (a secret store, the environment). Empty: the chain is unkeyed SHA-256,
+    which shows careless edits but not a rewrite (see README, Security). Keep every key
+    that sealed events still stored: verification needs it."""
+    audit_key_id: str | None = None
+    """The key of ``audit_keys`` that seals new events; to rotate, add a new key and
+    name it here, keeping the old one in ``audit_keys``."""
+    audit_unkeyed_through: int = 0
+    """With a key: the last ``seq`` written before keying began. Unkeyed events after it
+    fail verification, so a rewrite cannot fall back to plain SHA-256."""
     retain_closed_accounts: timedelta | None = timedelta(days=365)
     """… a closed account with everything still held about it (applications and their
     evidence, posts, grants, messages, tokens), counted from its closing. Audit events
     stay: they name the account by id only."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.audit_key_id is not None and self.audit_key_id not in self.audit_keys:
+            raise ValueError(f"audit_key_id {self.audit_key_id!r} is not in audit_keys")
+        for key_id, key in self.audit_keys.items():
+            if not key_id or len(key_id) > 64:
+                raise ValueError("an audit key id has 1 to 64 characters")
+            if len(key) < AUDIT_KEY_MIN_BYTES:
+                raise ValueError(
+                    f"audit key {key_id!r} is shorter than {AUDIT_KEY_MIN_BYTES} bytes"
+                )
+
+    @property
+    def audit_key(self) -> tuple[str, bytes] | None:
+        """The id and key sealing new events, or None for an unkeyed chain."""
+        if self.audit_key_id is None:
+            return None
+        return self.audit_key_id, self.audit_keys[self.audit_key_id]

@@ -448,6 +448,7 @@ audit = Table(
     Column("details", JsonText, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("key_id", String(ID), nullable=False),
     # search(): every event, by actor, by target; newest first.
     Index("ix_audit_at", "at", "id"),
     Index("ix_audit_by_actor", "actor_id", "at", "id"),
