@@ -98,12 +98,16 @@ def take_link(request: Request, key: str, names: tuple[str, ...]) -> Response | 
     """Open a mailed link: its one-time values (``names`` in the query) move into a new
     session under ``key`` and the browser goes on to the same path without them, so
     the token leaves the address bar, the history, the language links and any later
-    log line. None when this request carries none of them."""
+    log line. None when this request carries none of them.
+
+    The session gets a new id (whoever knew the old one must not read the token) but
+    keeps everything else: any site can send a signed-in browser here (the cookie is
+    SameSite=Lax), and opening a link must not sign the person out."""
     query = request.query_params
     if request.method != "GET" or not any(name in query for name in names):
         return None
     session = session_of(request)
-    session.rotate()  # a new id: whoever knew the old one must not read the token
+    session.rotate(keep=tuple(session))
     session[key] = {name: query.get(name, "") for name in names}
     return redirect(request.url.path)
 

@@ -1110,3 +1110,28 @@ def test_the_verification_result_survives_a_language_switch(
     assert book.accounts.authenticate("da.li@example.com", FAMILY_PASSWORD)
     stranger = client_for(book).get("/verify")  # no link opened here: nothing verified
     assert stranger.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "/verify?token=anything",
+        "/reset-password?token=anything",
+        "/staff/reset-password?staff=x&token=y",
+    ],
+)
+def test_opening_a_mailed_link_while_signed_in_keeps_the_sign_in(
+    book: contactbook.ContactBook, link: str
+) -> None:
+    """Any site can send a signed-in browser to a link page (SameSite=Lax sends the
+    cookie on a top-level navigation): that must not sign the person out."""
+    client = client_for(book)
+    family_login(client)
+    signed_in = client.cookies.get("cbsid")
+    with _test_client_log_off():
+        opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 303
+    assert client.get("/contactbook", follow_redirects=False).status_code == 200
+    planted = client_for(book)  # the id from before the link holds nothing any more
+    planted.cookies.set("cbsid", signed_in)
+    assert planted.get("/contactbook", follow_redirects=False).status_code == 303
