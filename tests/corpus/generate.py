@@ -25,7 +25,14 @@ from PIL import ExifTags, Image, PngImagePlugin
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject
 
-__all__ = ["build_corpus", "pdf_document", "png_with_dimensions", "write_corpus"]
+__all__ = [
+    "build_corpus",
+    "deflated",
+    "pdf_document",
+    "png_with_dimensions",
+    "twice_deflated",
+    "write_corpus",
+]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SIZE = (64, 32)  # wider than tall, so a 90° rotation is visible in the size
@@ -222,13 +229,27 @@ def _javascript_in_object_stream() -> bytes:
     Object 6 is the object stream holding object 7 (the action), object 8 the
     cross-reference stream that says so; a link annotation points at 7 0 R.
     """
+    return _object_stream_pdf(b"<< /S /JavaScript /JS " + _ALERT + b" >>")
+
+
+def _object_stream_pdf(
+    inner: bytes,
+    *,
+    object_stream: Callable[[bytes], tuple[bytes, bytes]] = lambda data: (b"", data),
+    xref_stream: Callable[[bytes], tuple[bytes, bytes]] = lambda data: (b"", data),
+) -> bytes:
+    """PDF 1.5: object 7 (``inner``) compressed in object stream 6, object 8 the
+    cross-reference stream, object 9 a link annotation whose action is 7 0 R.
+
+    ``object_stream`` and ``xref_stream`` turn those streams' data into
+    (extra dictionary entries, encoded data): ``(b" /Filter /FlateDecode", ...)``.
+    """
     objects = _page_objects(page=b" /Annots [9 0 R]")
-    inner = b"<< /S /JavaScript /JS " + _ALERT + b" >>"
     index = b"7 0 "
-    stream = index + inner
+    entries, stream = object_stream(index + inner)
     objects.append(
-        b"<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n%s\nendstream"
-        % (len(index), len(stream), stream)
+        b"<< /Type /ObjStm /N 1 /First %d%s /Length %d >>\nstream\n%s\nendstream"
+        % (len(index), entries, len(stream), stream)
     )
     out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
     offsets = {}
@@ -244,13 +265,69 @@ def _javascript_in_object_stream() -> bytes:
             rows.append(struct.pack(">BIH", 2, 6, 0))  # in object stream 6, index 0
         else:
             rows.append(struct.pack(">BIH", 1, offsets[number], 0))
-    table = b"".join(rows)
+    entries, table = xref_stream(b"".join(rows))
     out += (
-        b"8 0 obj\n<< /Type /XRef /Size 10 /W [1 4 2] /Root 1 0 R /Length %d >>\n"
-        b"stream\n%s\nendstream\nendobj\n" % (len(table), table)
+        b"8 0 obj\n<< /Type /XRef /Size 10 /W [1 4 2] /Root 1 0 R%s /Length %d >>\n"
+        b"stream\n%s\nendstream\nendobj\n" % (entries, len(table), table)
     )
     out += b"startxref\n%d\n%%%%EOF\n" % offsets[8]
     return bytes(out)
+
+
+# --- decompression bombs ------------------------------------------------------
+
+_MIB = 1024 * 1024
+_GIB = 1024 * _MIB
+_TWICE_FLATE = b" /Filter [/FlateDecode /FlateDecode]"
+
+
+def deflated(prefix: bytes, zeros: int) -> bytes:
+    """zlib data that inflates to ``prefix`` and then ``zeros`` zero bytes (whole MiBs).
+
+    Built without ever holding or compressing ``zeros`` bytes: one fully flushed
+    compressed mebibyte (it then depends on nothing before it) is repeated, and
+    the Adler-32 checksum is computed, not summed (zeros leave its first half
+    unchanged and add that half to the second once per byte).
+    """
+    assert zeros % _MIB == 0
+    compressor = zlib.compressobj(9)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(bytes(_MIB)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    final_block = compressor.flush()[:-4]  # without the checksum it ends with
+    checksum = zlib.adler32(prefix)
+    low, high = checksum & 0xFFFF, checksum >> 16
+    high = (high + zeros * low) % 65521
+    checksum_bytes = struct.pack(">I", (high << 16) | low)
+    return head + block * (zeros // _MIB) + final_block + checksum_bytes
+
+
+def twice_deflated(prefix: bytes, zeros: int) -> bytes:
+    """Two Flate layers: a few kilobytes for a gibibyte."""
+    return zlib.compress(deflated(prefix, zeros), 9)
+
+
+def _bomb_in_content_stream() -> bytes:
+    """A page whose content stream (zeros are PDF whitespace) inflates to 1 GiB."""
+    data = twice_deflated(b"BT /F1 12 Tf 10 40 Td (bomb) Tj ET\n", _GIB)
+    objects = _page_objects()
+    objects[3] = b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(data), _TWICE_FLATE, data)
+    return _pdf(objects)
+
+
+def _bomb_in_object_stream() -> bytes:
+    """An object stream holding a passive URI action, then 1 GiB of zeros."""
+    return _object_stream_pdf(
+        b"<< /S /URI /URI (https://www.mjac.moj.gov.tw/) >>",
+        object_stream=lambda data: (_TWICE_FLATE, twice_deflated(data, _GIB)),
+    )
+
+
+def _bomb_in_xref_stream() -> bytes:
+    """The cross-reference stream (decoded by pypdf while opening) inflates to 1 GiB."""
+    return _object_stream_pdf(
+        b"<< /S /URI /URI (https://www.mjac.moj.gov.tw/) >>",
+        xref_stream=lambda rows: (_TWICE_FLATE, twice_deflated(rows, _GIB)),
+    )
 
 
 def _pdf_by_pypdf(password: str | None = None) -> bytes:
@@ -401,6 +478,10 @@ _CORPUS: dict[str, Callable[[], bytes]] = {
         extra=[b"<< /Length 7 >>\nstream\n<xdp/>\n\nendstream"],
     ),
     "javascript_in_object_stream.pdf": _javascript_in_object_stream,
+    # decompression bombs: a few kilobytes each, 1 GiB once inflated
+    "flate_bomb_content_stream.pdf": _bomb_in_content_stream,
+    "flate_bomb_object_stream.pdf": _bomb_in_object_stream,
+    "flate_bomb_xref_stream.pdf": _bomb_in_xref_stream,
     "unreferenced_javascript_object.pdf": lambda: pdf_document(
         extra=[b"<< /S /JavaScript /JS " + _ALERT + b" >>"]
     ),

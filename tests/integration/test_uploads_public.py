@@ -272,7 +272,7 @@ def _upload(name: str, filename: str) -> contactbook.Upload:
 # reason -> corpus files producing it in a document slot (each with a name that lies)
 REJECTIONS: dict[str, tuple[str, ...]] = {
     "empty": ("empty.bin",),
-    "too_large": ("valid.pdf+padding",),
+    "too_large": ("valid.pdf+padding", "flate_bomb_content_stream.pdf"),
     "type_not_allowed": ("image.gif", "drawing.svg", "archive.zip", "program.exe"),
     "unrecognized": ("random.bin", "junk_then_pdf_header.pdf"),
     "corrupt": ("truncated.pdf", "truncated.jpg"),

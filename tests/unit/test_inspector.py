@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import io
 import struct
+import tracemalloc
 import warnings
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,9 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
+from pypdf._codecs._codecs import LzwCodec
 from pypdf.generic import NameObject
 
 from contactbook.adapters.files.inspector import PillowPdfInspector
+from contactbook.adapters.files.pdf_inspection import (
+    DEFAULT_MAX_INFLATED_BYTES,
+    PYPDF_DECODE_LIMIT,
+)
 from contactbook.domain.files import InspectionContext
 from contactbook.errors import UploadRejected
 from contactbook.ports.inspection import FileInspector, InspectedFile
@@ -89,6 +97,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "acroform_xfa.pdf": ("type_not_allowed", "active_content"),
     "javascript_in_object_stream.pdf": ("type_not_allowed", "active_content"),
     "unreferenced_javascript_object.pdf": ("type_not_allowed", "active_content"),
+    "flate_bomb_content_stream.pdf": ("type_not_allowed", "too_large"),
+    "flate_bomb_object_stream.pdf": ("type_not_allowed", "too_large"),
+    "flate_bomb_xref_stream.pdf": ("type_not_allowed", "too_large"),
 }
 ACCEPTED_IMAGES = sorted(name for name, (photo, _) in EXPECTED.items() if photo in (PNG, JPEG))
 
@@ -525,6 +536,174 @@ def test_a_large_stream_whose_length_is_a_compressed_object_is_read() -> None:
     assert reason(data, max_bytes=LIMIT * 2) == "active_content"
 
 
+# --- decompression bombs ------------------------------------------------------------
+
+MIB = 1024 * 1024
+BOMBS = [
+    "flate_bomb_content_stream.pdf",
+    "flate_bomb_object_stream.pdf",
+    "flate_bomb_xref_stream.pdf",
+]
+
+
+def run_length_encoded(data: bytes) -> bytes:
+    """RunLengthDecode data for ``data``: runs of up to 128 equal bytes, then EOD."""
+    out = bytearray()
+    for start in range(0, len(data), 128):
+        run = data[start : start + 128]
+        if run == run[:1] * len(run) and len(run) > 1:
+            out += bytes((257 - len(run), run[0]))
+        else:
+            out += bytes((len(run) - 1,)) + run
+    return bytes(out + b"\x80")
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_a_few_kilobytes_that_inflate_to_a_gibibyte_are_too_large(
+    corpus: dict[str, bytes], name: str
+) -> None:
+    data = corpus[name]
+    assert len(data) < 4096 and data.count(b"/FlateDecode") == 2
+    with pytest.raises(UploadRejected) as caught:
+        inspect(data)
+    assert (caught.value.reason, caught.value.filename) == ("too_large", "上傳檔案")
+
+
+@pytest.mark.parametrize(
+    ("name", "peak_limit"),
+    [
+        # measured in 64 KiB chunks: nothing inflated is held
+        ("flate_bomb_content_stream.pdf", 2 * MIB),
+        # measured before pypdf decodes it (pypdf would hold up to its limit)
+        ("flate_bomb_object_stream.pdf", 2 * MIB),
+        # decoded by pypdf while opening: to PYPDF_DECODE_LIMIT (pypdf's default: 75 MB),
+        # twice that for an instant while zlib grows its output
+        ("flate_bomb_xref_stream.pdf", 2 * PYPDF_DECODE_LIMIT + 4 * MIB),
+    ],
+)
+def test_inspecting_a_bomb_never_holds_what_it_inflates_to(
+    corpus: dict[str, bytes], name: str, peak_limit: int
+) -> None:
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(UploadRejected):
+            inspect(corpus[name])
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_limit
+
+
+def test_a_large_stream_passed_over_unread_is_measured_too() -> None:
+    data = generate.deflated(b"", 80 * MIB)  # one Flate layer: about 80 KB
+    assert len(data) > 64 * 1024  # so the walk skips its bytes (see _PdfSource)
+    pdf = big_stream_pdf(b" /Filter /FlateDecode", data=data)
+    assert outcome(pdf, max_bytes=len(pdf)) == PDF  # 80 MiB: under both default limits
+    tight = PillowPdfInspector(max_inflated_bytes=16 * MIB)
+    assert reason(pdf, max_bytes=len(pdf), inspector=tight) == "too_large"
+
+
+def test_a_small_file_may_inflate_only_so_many_times_its_size() -> None:
+    pdf = big_stream_pdf(
+        b" /Filter [/FlateDecode /FlateDecode]", data=generate.twice_deflated(b"", 16 * MIB)
+    )
+    assert 2_000 * len(pdf) < 16 * MIB < DEFAULT_MAX_INFLATED_BYTES
+    assert reason(pdf) == "too_large"
+    assert outcome(pdf, inspector=PillowPdfInspector(max_inflate_ratio=100_000)) == PDF
+
+
+def test_the_budget_is_shared_by_every_stream_of_the_document() -> None:
+    stream = generate.deflated(b"", 3 * MIB)
+    body = b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)
+    objects = generate._page_objects()
+    objects[3] = body
+    one = generate._pdf(objects)
+    two = generate._pdf([*objects, body])  # the second one is referenced by nothing
+    inspector = PillowPdfInspector(max_inflated_bytes=5 * MIB)
+    assert outcome(one, inspector=inspector) == PDF
+    assert reason(two, inspector=inspector) == "too_large"
+
+
+FILTER_CHAINS: dict[str, tuple[bytes, Callable[[bytes], bytes]]] = {
+    "Flate": (b"/FlateDecode", lambda data: zlib.compress(data, 9)),
+    "Fl": (b"/Fl", lambda data: zlib.compress(data, 9)),
+    "LZW": (b"/LZWDecode", lambda data: LzwCodec().encode(data)),
+    "RunLength": (b"/RunLengthDecode", run_length_encoded),
+    "ASCIIHex, Flate": (
+        b"[/ASCIIHexDecode /FlateDecode]",
+        lambda data: zlib.compress(data, 9).hex().encode() + b">",
+    ),
+    "ASCII85, Flate": (
+        b"[/ASCII85Decode /FlateDecode]",
+        lambda data: base64.a85encode(zlib.compress(data, 9), wrapcol=72) + b"~>",
+    ),
+    "Flate, RunLength": (
+        b"[/FlateDecode /RunLengthDecode]",
+        lambda data: zlib.compress(run_length_encoded(data), 9),
+    ),
+    "indirect": (b"6 0 R", lambda data: zlib.compress(data, 9)),  # object 6 names the filter
+}
+
+
+@pytest.mark.parametrize("chain", sorted(FILTER_CHAINS))
+def test_every_inflating_filter_is_measured(chain: str) -> None:
+    filters, encode = FILTER_CHAINS[chain]
+    objects = generate._page_objects()
+    data = encode(b"BT ET " + bytes(2 * MIB))  # zero bytes are PDF whitespace
+    objects[3] = b"<< /Length %d /Filter %s >>\nstream\n%s\nendstream" % (len(data), filters, data)
+    pdf = generate._pdf([*objects, b"/FlateDecode"])
+    # Chains amplify past the default ratio: here only the absolute limit decides.
+    roomy, tight = (
+        PillowPdfInspector(max_inflated_bytes=size * MIB, max_inflate_ratio=10**6)
+        for size in (3, 1)
+    )
+    assert outcome(pdf, inspector=roomy) == PDF
+    assert reason(pdf, inspector=tight) == "too_large"
+
+
+def test_image_codecs_end_the_measurement() -> None:
+    tight = PillowPdfInspector(max_inflated_bytes=1 * MIB)
+    jpeg = big_stream_pdf(b" /Filter /DCTDecode", data=b"\xff\xd8 never decoded here")
+    assert outcome(jpeg, inspector=tight) == PDF
+    pixels = zlib.compress(bytes(2 * MIB))
+    flate_jpeg = big_stream_pdf(b" /Filter [/FlateDecode /DCTDecode]", data=pixels)
+    assert reason(flate_jpeg, inspector=tight) == "too_large"
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        b"/BrotliDecode",  # PDF 2.0's newest filter: nothing here can measure it
+        b"/NoSuchDecode",
+        b"[/FlateDecode /BrotliDecode]",
+        b"[" + b"/FlateDecode " * 17 + b"]",  # longer than any chain pypdf decodes
+        b"42",
+    ],
+)
+def test_a_filter_that_cannot_be_measured_is_corrupt(filters: bytes) -> None:
+    assert reason(big_stream_pdf(b" /Filter " + filters, data=b"x")) == "corrupt"
+
+
+def test_a_stream_that_fails_to_decode_counts_what_it_decoded() -> None:
+    tight = PillowPdfInspector(max_inflated_bytes=1 * MIB)
+    bomb = generate.deflated(b"", 4 * MIB)
+    broken = bomb[: len(bomb) // 2] + b"\xff" * 64  # a bad block after 2 MiB
+    assert reason(big_stream_pdf(b" /Filter /FlateDecode", data=broken), inspector=tight) == (
+        "too_large"
+    )
+    not_zlib = big_stream_pdf(b" /Filter /FlateDecode", data=b"not zlib at all")
+    assert outcome(not_zlib, inspector=tight) == PDF  # a viewer shows nothing either
+
+
+def test_deflated_zeros_are_valid_zlib() -> None:
+    """The corpus builds its bombs without compressing a gibibyte: check the trick small."""
+    assert zlib.decompress(generate.deflated(b"", 3 * MIB)) == bytes(3 * MIB)
+    assert zlib.decompress(generate.deflated(b"7 0 << >>", 2 * MIB)) == b"7 0 << >>" + bytes(
+        2 * MIB
+    )
+    assert zlib.decompress(zlib.decompress(generate.twice_deflated(b"x", MIB))) == b"x" + bytes(MIB)
+
+
 def shifted_offsets(data: bytes, first: int, count: int, by: int = 3) -> bytes:
     """``data`` with the xref offsets of objects first..first+count-1 moved by ``by``."""
     xref = data.rindex(b"\nxref\n") + 1
@@ -728,7 +907,13 @@ def test_random_bytes_never_crash(prefix: bytes, body: bytes, context: Inspectio
 )
 @given(
     name=st.sampled_from(
-        ["valid.png", "valid.jpg", "valid.pdf", "javascript_in_object_stream.pdf"]
+        [
+            "valid.png",
+            "valid.jpg",
+            "valid.pdf",
+            "javascript_in_object_stream.pdf",
+            "flate_bomb_object_stream.pdf",
+        ]
     ),
     flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4),
 )
@@ -751,7 +936,14 @@ def test_satisfies_the_port() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"max_pixels": 0}, {"thumbnail_size": 0}, {"jpeg_quality": 0}, {"jpeg_quality": 101}],
+    [
+        {"max_pixels": 0},
+        {"thumbnail_size": 0},
+        {"jpeg_quality": 0},
+        {"jpeg_quality": 101},
+        {"max_inflated_bytes": -1},
+        {"max_inflate_ratio": 0},
+    ],
 )
 def test_constructor_refuses_nonsense(options: dict[str, int]) -> None:
     with pytest.raises(ValueError):

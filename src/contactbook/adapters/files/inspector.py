@@ -9,10 +9,9 @@ inspector trusts only content (never the file name or the declared type):
   is checked *before* pixels are allocated, and they are re-encoded from the
   pixels alone, so EXIF/GPS, ICC, XMP, text chunks, comments and anything
   appended after the image (polyglots) cannot survive;
-* PDFs are parsed strictly and refused when encrypted or when any object in
-  the parsed graph carries active content. Names are compared after pypdf
-  decoded them (``/J#61vaScript`` is ``/JavaScript``), never by grepping bytes
-  (see :mod:`.pdf_inspection`).
+* PDFs are parsed strictly and refused when encrypted, when any object in
+  the parsed graph carries active content, or when their streams would
+  inflate past a budget (decompression bombs): see :mod:`.pdf_inspection`.
 
 Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
 input bytes, read in one call (about twice that for an instant when a stream
@@ -21,9 +20,10 @@ of at most ``max_pixels`` pixels (Pillow keeps RGB and RGBA at 4 bytes a pixel,
 so 40 MP is about 160 MB a copy; an upright image is neither copied nor turned,
 and at most two copies live at once while turning or converting); for PDFs the
 objects pypdf parses from at most ``max_bytes`` (as Python objects, several
-times the bytes they came from; pypdf caps each decompressed stream at 75 MB by
-default). The raw data of an ordinary stream (a page image: most of a scan) is
-passed over, never copied: only dictionaries and object streams are parsed.
+times the bytes they came from) plus at most 16 MiB a stream pypdf decodes
+(cross-reference and object streams). The raw data of an ordinary stream (a
+page image: most of a scan) is never copied: it is measured by decoding it in
+64 KiB chunks, never held decoded.
 Time is linear in the input: cross-reference offsets are verified so pypdf
 never falls back to searching the whole file once per object.
 """
@@ -38,7 +38,11 @@ from typing import BinaryIO, Final
 
 from PIL import Image, ImageOps
 
-from contactbook.adapters.files.pdf_inspection import check_pdf
+from contactbook.adapters.files.pdf_inspection import (
+    DEFAULT_MAX_INFLATE_RATIO,
+    DEFAULT_MAX_INFLATED_BYTES,
+    check_pdf,
+)
 from contactbook.adapters.files.rejections import rejected_on_error
 from contactbook.domain.files import InspectionContext
 from contactbook.errors import UploadRejected
@@ -107,16 +111,29 @@ class PillowPdfInspector:
     ``max_pixels`` caps width x height before decoding. Pillow's own
     decompression-bomb warning (above ``Image.MAX_IMAGE_PIXELS``, about 89 MP)
     is also a refusal, so a ``max_pixels`` above that has no effect.
+    A PDF's streams may decode to at most ``max_inflated_bytes`` in total and to
+    at most ``max_inflate_ratio`` times the file's size (see
+    :mod:`.pdf_inspection` for why 256 MiB and 2000:1).
     """
 
     def __init__(
-        self, max_pixels: int = 40_000_000, thumbnail_size: int = 240, jpeg_quality: int = 88
+        self,
+        max_pixels: int = 40_000_000,
+        thumbnail_size: int = 240,
+        jpeg_quality: int = 88,
+        *,
+        max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
+        max_inflate_ratio: int = DEFAULT_MAX_INFLATE_RATIO,
     ) -> None:
         if max_pixels < 1 or thumbnail_size < 1 or not 1 <= jpeg_quality <= 100:
             raise ValueError("max_pixels and thumbnail_size must be positive, quality 1..100")
+        if max_inflated_bytes < 0 or max_inflate_ratio < 1:
+            raise ValueError("max_inflated_bytes must not be negative, max_inflate_ratio positive")
         self._max_pixels = max_pixels
         self._thumbnail_size = thumbnail_size
         self._jpeg_quality = jpeg_quality
+        self._max_inflated_bytes = max_inflated_bytes
+        self._max_inflate_ratio = max_inflate_ratio
 
     def inspect(
         self,
@@ -140,7 +157,12 @@ class PillowPdfInspector:
         if content_type not in _ALLOWED[context]:
             raise UploadRejected("type_not_allowed", filename)
         if content_type == _PDF:
-            check_pdf(content, filename)
+            check_pdf(
+                content,
+                filename,
+                max_inflated_bytes=self._max_inflated_bytes,
+                max_inflate_ratio=self._max_inflate_ratio,
+            )
             return InspectedFile(_PDF, io.BytesIO(content), len(content), thumbnail=None)
         return self._clean_image(content, content_type, filename)
 
