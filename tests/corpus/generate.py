@@ -382,6 +382,16 @@ def _truncated(data: bytes, fraction: float = 0.6) -> bytes:
     return data[: int(len(data) * fraction)]
 
 
+def _link(uri: bytes) -> bytes:
+    """A valid PDF whose page has one link annotation to ``uri`` (a PDF string)."""
+    return pdf_document(
+        page=b" /Annots [6 0 R]",
+        extra=[
+            b"<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A << /S /URI /URI %s >> >>" % uri
+        ],
+    )
+
+
 _CORPUS: dict[str, Callable[[], bytes]] = {
     # accepted images
     "valid.png": lambda: _encode(_halves(), "PNG"),
@@ -402,6 +412,7 @@ _CORPUS: dict[str, Callable[[], bytes]] = {
             b" /A << /S /URI /URI (https://www.mjac.moj.gov.tw/) >> >>"
         ],
     ),
+    "link_mailto_annotation.pdf": lambda: _link(b"(mailto:service@mjac.moj.gov.tw)"),
     # refused before looking inside
     "empty.bin": lambda: b"",
     "image.gif": lambda: _encode(_halves(), "GIF"),
@@ -478,6 +489,12 @@ _CORPUS: dict[str, Callable[[], bytes]] = {
         extra=[b"<< /Length 7 >>\nstream\n<xdp/>\n\nendstream"],
     ),
     "javascript_in_object_stream.pdf": _javascript_in_object_stream,
+    "uri_javascript_annotation.pdf": lambda: _link(b"(javascript:" + _ALERT[1:]),
+    "uri_obfuscated_javascript_annotation.pdf": lambda: _link(b"( \\tJaVa\\tScRiPt:" + _ALERT[1:]),
+    "uri_file_annotation.pdf": lambda: _link(b"(file:///C:/Windows/System32/calc.exe)"),
+    "uri_data_annotation.pdf": lambda: _link(
+        b"(data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)"
+    ),
     # decompression bombs: a few kilobytes each, 1 GiB once inflated
     "flate_bomb_content_stream.pdf": _bomb_in_content_stream,
     "flate_bomb_object_stream.pdf": _bomb_in_object_stream,

@@ -277,7 +277,11 @@ REJECTIONS: dict[str, tuple[str, ...]] = {
     "unrecognized": ("random.bin", "junk_then_pdf_header.pdf"),
     "corrupt": ("truncated.pdf", "truncated.jpg"),
     "too_many_pixels": ("too_many_pixels_10000x10000.png", "too_many_pixels_9000x9000.jpg"),
-    "active_content": ("hex_escaped_javascript.pdf", "javascript_in_object_stream.pdf"),
+    "active_content": (
+        "hex_escaped_javascript.pdf",
+        "javascript_in_object_stream.pdf",
+        "uri_obfuscated_javascript_annotation.pdf",
+    ),
     "encrypted": ("encrypted_rc4.pdf", "encrypted_aes256_header.pdf"),
 }
 CASES = [(reason, name) for reason, names in REJECTIONS.items() for name in names]

@@ -62,6 +62,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "valid.pdf": ("type_not_allowed", PDF),
     "valid_by_pypdf.pdf": ("type_not_allowed", PDF),
     "link_uri_annotation.pdf": ("type_not_allowed", PDF),
+    "link_mailto_annotation.pdf": ("type_not_allowed", PDF),
     "empty.bin": ("empty", "empty"),
     "image.gif": ("type_not_allowed", "type_not_allowed"),
     "image.webp": ("type_not_allowed", "type_not_allowed"),
@@ -97,6 +98,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "acroform_xfa.pdf": ("type_not_allowed", "active_content"),
     "javascript_in_object_stream.pdf": ("type_not_allowed", "active_content"),
     "unreferenced_javascript_object.pdf": ("type_not_allowed", "active_content"),
+    "uri_javascript_annotation.pdf": ("type_not_allowed", "active_content"),
+    "uri_obfuscated_javascript_annotation.pdf": ("type_not_allowed", "active_content"),
+    "uri_file_annotation.pdf": ("type_not_allowed", "active_content"),
+    "uri_data_annotation.pdf": ("type_not_allowed", "active_content"),
     "flate_bomb_content_stream.pdf": ("type_not_allowed", "too_large"),
     "flate_bomb_object_stream.pdf": ("type_not_allowed", "too_large"),
     "flate_bomb_xref_stream.pdf": ("type_not_allowed", "too_large"),
@@ -353,7 +358,10 @@ def test_pillows_decompression_bomb_signals_are_refusals_without_global_changes(
 # --- PDFs -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["valid.pdf", "valid_by_pypdf.pdf", "link_uri_annotation.pdf"])
+@pytest.mark.parametrize(
+    "name",
+    ["valid.pdf", "valid_by_pypdf.pdf", "link_uri_annotation.pdf", "link_mailto_annotation.pdf"],
+)
 def test_accepted_pdfs_are_returned_unchanged_without_thumbnail(
     corpus: dict[str, bytes], name: str
 ) -> None:
@@ -702,6 +710,66 @@ def test_deflated_zeros_are_valid_zlib() -> None:
         2 * MIB
     )
     assert zlib.decompress(zlib.decompress(generate.twice_deflated(b"x", MIB))) == b"x" + bytes(MIB)
+
+
+# --- links ------------------------------------------------------------------------------
+
+UNSAFE_URIS = {
+    "javascript": b"(javascript:app.alert\\(1\\))",
+    "mixed case": b"(JaVaScRiPt:app.alert\\(1\\))",
+    "leading space": b"(  javascript:app.alert\\(1\\))",
+    "tabs inside": b"(\\tjava\\tscript:app.alert\\(1\\))",
+    "newline inside": b"(java\\nscript:x)",
+    "carriage return inside": b"(java\\rscript:x)",
+    "leading NUL": b"(\\000javascript:x)",
+    "hex string": b"<" + b"javascript:x".hex().encode() + b">",
+    "UTF-16 string": b"<" + "\ufeffJavaScript:x".encode("utf-16-be").hex().encode() + b">",
+    "vbscript": b"(vbscript:msgbox)",
+    "file": b"(file:///C:/Windows/System32/calc.exe)",
+    "file upper case": b"(FILE://server/share/setup.exe)",
+    "data": b"(data:text/html,<script>alert\\(1\\)</script>)",
+    "smb": b"(smb://attacker.example/share)",
+    "app scheme": b"(ms-msdt:/id PCWDiagnostic)",
+    "scheme relative": b"(//attacker.example/page)",
+    "relative path": b"(page.html)",
+    "empty": b"()",
+    "not a string": b"42",
+    "an array": b"[(https://example.org/)]",
+}
+SAFE_URIS = {
+    "https": b"(https://www.mjac.moj.gov.tw/)",
+    "http with query": b"(http://example.org/a?b=c#d)",
+    "upper case": b"(HTTPS://EXAMPLE.ORG/)",
+    "padded": b"( https://example.org/ )",
+    "mailto": b"(mailto:service@mjac.moj.gov.tw?subject=%E8%81%AF%E7%B5%A1%E7%B0%BF)",
+}
+
+
+@pytest.mark.parametrize("uri", sorted(UNSAFE_URIS))
+def test_a_link_that_is_not_http_https_or_mailto_is_active_content(uri: str) -> None:
+    assert reason(annotated_pdf(b"<< /S /URI /URI %s >>" % UNSAFE_URIS[uri])) == "active_content"
+
+
+@pytest.mark.parametrize("uri", sorted(SAFE_URIS))
+def test_http_https_and_mailto_links_are_accepted(uri: str) -> None:
+    assert outcome(annotated_pdf(b"<< /S /URI /URI %s >>" % SAFE_URIS[uri])) == PDF
+
+
+def test_a_link_behind_a_reference_is_resolved() -> None:
+    data = generate.pdf_document(
+        page=b" /Annots [6 0 R]",
+        extra=[
+            b"<< /Subtype /Link /Rect [0 0 9 9] /A 7 0 R >>",
+            b"<< /S /URI /URI 8 0 R >>",
+            b"(javascript:x)",
+        ],
+    )
+    assert reason(data) == "active_content"
+
+
+def test_the_catalogs_uri_dictionary_is_no_link() -> None:
+    data = generate.pdf_document(catalog=b" /URI << /Base (https://www.mjac.moj.gov.tw/) >>")
+    assert outcome(data) == PDF
 
 
 def shifted_offsets(data: bytes, first: int, count: int, by: int = 3) -> bytes:

@@ -10,8 +10,9 @@ inspector trusts only content (never the file name or the declared type):
   pixels alone, so EXIF/GPS, ICC, XMP, text chunks, comments and anything
   appended after the image (polyglots) cannot survive;
 * PDFs are parsed strictly and refused when encrypted, when any object in
-  the parsed graph carries active content, or when their streams would
-  inflate past a budget (decompression bombs): see :mod:`.pdf_inspection`.
+  the parsed graph carries active content (a link may only be http, https or
+  mailto), or when their streams would inflate past a budget (decompression
+  bombs): see :mod:`.pdf_inspection`.
 
 Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
 input bytes, read in one call (about twice that for an instant when a stream

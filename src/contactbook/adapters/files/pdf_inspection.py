@@ -8,7 +8,8 @@ The checks, in order:
 * no object in the parsed graph (from the trailer and from every listed
   object, compressed ones included) carries active content: names are compared
   after pypdf decoded them (``/J#61vaScript`` is ``/JavaScript``), never by
-  grepping bytes;
+  grepping bytes, and a ``/URI`` must be an absolute ``http:``, ``https:`` or
+  ``mailto:`` link (see :func:`_unsafe_uri`);
 * every stream's filter chain is decoded in small chunks against one budget
   for the document (see :mod:`.pdf_filters`): at most ``max_inflated_bytes``
   and at most ``max_inflate_ratio`` times the file's size. Page content,
@@ -30,10 +31,12 @@ from pypdf import PdfReader, apply_configuration
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 from pypdf.generic import (
     ArrayObject,
+    ByteStringObject,
     DictionaryObject,
     IndirectObject,
     NameObject,
     StreamObject,
+    TextStringObject,
 )
 
 from contactbook.adapters.files.pdf_filters import InflateBudget, InflateLimitExceeded
@@ -85,6 +88,14 @@ _ACTIVE_NAMES: Final = frozenset(
         "/GoToE",
     }
 )
+# Links a reader may follow: web pages and writing an e-mail. Everything else
+# (javascript:, file:, data:, smb:, custom app schemes, relative references) is refused.
+_SAFE_URI_SCHEMES: Final = frozenset({"http", "https", "mailto"})
+_URI_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+# What URL parsers drop or trim before reading the scheme (WHATWG strips C0
+# controls and spaces at the ends and tabs and newlines anywhere): dropped
+# everywhere here, so "java\tscript:" and " JaVaScRiPt:" are seen as javascript.
+_URI_IGNORED: Final = dict.fromkeys([*range(0x21), 0x7F])
 
 
 def check_pdf(
@@ -263,6 +274,8 @@ def _first_active_name(
                     return str(name)
                 if name == "/S" and _is_active_action(value, listed):
                     return str(value.get_object())
+                if name == "/URI" and (scheme := _unsafe_uri(value, listed)) is not None:
+                    return f"/URI {scheme}"
                 pending.append(value)
         elif isinstance(item, ArrayObject):
             pending.extend(item)
@@ -282,6 +295,29 @@ def _is_active_action(value: Any, listed: set[tuple[int, int]]) -> bool:
     """Whether an /S value (a name, or a reference to one) names an active action."""
     value = _resolved(value, listed)
     return isinstance(value, NameObject) and value in _ACTIVE_NAMES
+
+
+def _unsafe_uri(value: Any, listed: set[tuple[int, int]]) -> str | None:
+    """Why a /URI value is refused (its scheme, or what it is), or None when it is safe.
+
+    A string must be an absolute http, https or mailto URI once the characters
+    URL parsers ignore are dropped; a dictionary is the catalog's URI
+    dictionary (its /Base matters only for relative links, which are refused).
+    """
+    value = _resolved(value, listed)
+    if isinstance(value, DictionaryObject):
+        return None
+    if isinstance(value, TextStringObject):
+        text = str(value)
+    elif isinstance(value, ByteStringObject):
+        text = bytes(value).decode("latin-1")
+    else:
+        return "(not a string)"
+    scheme = _URI_SCHEME.match(text.translate(_URI_IGNORED))
+    if scheme is None:
+        return "(no scheme)"
+    name = scheme[1].lower()
+    return None if name in _SAFE_URI_SCHEMES else f"{name}:"
 
 
 def _measure(
