@@ -413,6 +413,8 @@ _CORPUS: dict[str, Callable[[], bytes]] = {
         ],
     ),
     "link_mailto_annotation.pdf": lambda: _link(b"(mailto:service@mjac.moj.gov.tw)"),
+    # stored without what follows %%EOF
+    "html_after_eof.pdf": lambda: pdf_document() + b"<html><script>alert(1)</script></html>\n",
     # refused before looking inside
     "empty.bin": lambda: b"",
     "image.gif": lambda: _encode(_halves(), "GIF"),

@@ -63,6 +63,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "valid_by_pypdf.pdf": ("type_not_allowed", PDF),
     "link_uri_annotation.pdf": ("type_not_allowed", PDF),
     "link_mailto_annotation.pdf": ("type_not_allowed", PDF),
+    "html_after_eof.pdf": ("type_not_allowed", PDF),  # stored without the HTML
     "empty.bin": ("empty", "empty"),
     "image.gif": ("type_not_allowed", "type_not_allowed"),
     "image.webp": ("type_not_allowed", "type_not_allowed"),
@@ -770,6 +771,35 @@ def test_a_link_behind_a_reference_is_resolved() -> None:
 def test_the_catalogs_uri_dictionary_is_no_link() -> None:
     data = generate.pdf_document(catalog=b" /URI << /Base (https://www.mjac.moj.gov.tw/) >>")
     assert outcome(data) == PDF
+
+
+# --- bytes after %%EOF ---------------------------------------------------------------------
+
+
+def test_an_html_page_after_eof_is_cut_off(corpus: dict[str, bytes]) -> None:
+    original = corpus["html_after_eof.pdf"]
+    assert b"<script>" in original.rsplit(b"%%EOF", 1)[1]
+    inspected = inspect(original)
+    stored = inspected.data.read()
+    assert stored == generate.pdf_document()
+    assert stored.endswith(b"%%EOF\n") and inspected.size == len(stored)
+
+
+@pytest.mark.parametrize("end_of_line", [b"", b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize(
+    "tail", [b"<html><script>alert(1)</script></html>", b"\x00" * 300, b"PK\x03\x04zip", b"%%EO"]
+)
+def test_the_stored_pdf_ends_at_its_last_eof_and_one_end_of_line(
+    end_of_line: bytes, tail: bytes
+) -> None:
+    document = generate.pdf_document().removesuffix(b"\n") + end_of_line
+    inspected = inspect(document + tail)
+    assert inspected.data.read() == document
+    assert inspected.size == len(document)
+
+
+def test_a_pdf_without_eof_is_corrupt() -> None:
+    assert reason(generate.pdf_document().replace(b"%%EOF", b"%%END")) == "corrupt"
 
 
 def shifted_offsets(data: bytes, first: int, count: int, by: int = 3) -> bytes:

@@ -13,7 +13,11 @@ __all__ = ["FileInspector", "InspectedFile"]
 
 @attrs.frozen
 class InspectedFile:
-    """What the inspector accepted: the sniffed type and the (cleaned) bytes."""
+    """What the inspector accepted: the sniffed type and the bytes to store.
+
+    The bytes are cleaned (images re-encoded from their pixels, a PDF cut after
+    its last ``%%EOF``), so nothing outside the sniffed format is kept.
+    """
 
     content_type: str
     data: BinaryIO

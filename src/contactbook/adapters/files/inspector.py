@@ -9,22 +9,23 @@ inspector trusts only content (never the file name or the declared type):
   is checked *before* pixels are allocated, and they are re-encoded from the
   pixels alone, so EXIF/GPS, ICC, XMP, text chunks, comments and anything
   appended after the image (polyglots) cannot survive;
-* PDFs are parsed strictly and refused when encrypted, when any object in
+* PDFs are cut after their last ``%%EOF`` (what follows is no part of the
+  document), parsed strictly, and refused when encrypted, when any object in
   the parsed graph carries active content (a link may only be http, https or
   mailto), or when their streams would inflate past a budget (decompression
   bombs): see :mod:`.pdf_inspection`.
 
 Memory is bounded by the limits, not by the upload: at most ``max_bytes + 1``
 input bytes, read in one call (about twice that for an instant when a stream
-answers in short pieces that must be joined); for images a few decoded copies
-of at most ``max_pixels`` pixels (Pillow keeps RGB and RGBA at 4 bytes a pixel,
-so 40 MP is about 160 MB a copy; an upright image is neither copied nor turned,
-and at most two copies live at once while turning or converting); for PDFs the
-objects pypdf parses from at most ``max_bytes`` (as Python objects, several
-times the bytes they came from) plus at most 16 MiB a stream pypdf decodes
-(cross-reference and object streams). The raw data of an ordinary stream (a
-page image: most of a scan) is never copied: it is measured by decoding it in
-64 KiB chunks, never held decoded.
+answers in short pieces that must be joined, and while a PDF's tail is cut
+off); for images a few decoded copies of at most ``max_pixels`` pixels (Pillow
+keeps RGB and RGBA at 4 bytes a pixel, so 40 MP is about 160 MB a copy; an
+upright image is neither copied nor turned, and at most two copies live at once
+while turning or converting); for PDFs the objects pypdf parses from at most
+``max_bytes`` (as Python objects, several times the bytes they came from) plus
+at most 16 MiB a stream pypdf decodes (cross-reference and object streams).
+The raw data of an ordinary stream (a page image: most of a scan) is never
+copied: it is measured by decoding it in 64 KiB chunks, never held decoded.
 Time is linear in the input: cross-reference offsets are verified so pypdf
 never falls back to searching the whole file once per object.
 """
@@ -158,7 +159,7 @@ class PillowPdfInspector:
         if content_type not in _ALLOWED[context]:
             raise UploadRejected("type_not_allowed", filename)
         if content_type == _PDF:
-            check_pdf(
+            content = check_pdf(
                 content,
                 filename,
                 max_inflated_bytes=self._max_inflated_bytes,

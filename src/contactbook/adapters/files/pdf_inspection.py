@@ -2,6 +2,8 @@
 
 The checks, in order:
 
+* bytes after the last ``%%EOF`` (an appended HTML page, a second file) are
+  dropped *before* parsing, so what is inspected is exactly what is stored;
 * the file parses strictly and every cross-reference offset is exact (pypdf
   would otherwise search the whole file once per object: quadratic time);
 * it is not encrypted;
@@ -67,6 +69,7 @@ _MAX_FILTERS: Final = 16  # filters in one chain (pypdf's own limit)
 # "N G obj" at a cross-reference offset (PDF whitespace includes NUL and form feed).
 _PDF_SPACE: Final = rb"[\x00\t\n\x0c\r ]"
 _OBJECT_HEADER: Final = re.compile(rb"%s*(\d+)%s+(\d+)%s*obj" % ((_PDF_SPACE,) * 3))
+_EOF_MARKER: Final = b"%%EOF"
 
 # PDF names that run code, reach outside the file or carry other files.
 # ``/EF`` (a file specification's embedded file) is refused too: a
@@ -100,13 +103,14 @@ _URI_IGNORED: Final = dict.fromkeys([*range(0x21), 0x7F])
 
 def check_pdf(
     content: bytes, filename: str, *, max_inflated_bytes: int, max_inflate_ratio: int
-) -> None:
-    """Return when the PDF may be stored, else raise ``UploadRejected``.
+) -> bytes:
+    """The PDF to store (``content`` up to its last ``%%EOF``), or ``UploadRejected``.
 
     Refused: ``corrupt`` (does not parse strictly, or uses a filter whose output
     cannot be measured), ``encrypted``, ``active_content``, and ``too_large``
     when its streams decode past the budget or pypdf's limits.
     """
+    content = _through_last_eof(content, filename)
     budget = InflateBudget(min(max_inflated_bytes, max_inflate_ratio * len(content)))
     with rejected_on_error("corrupt", filename), _limits_too_large(filename), _pypdf_limits():
         source = _PdfSource(content)
@@ -119,6 +123,24 @@ def check_pdf(
         rejection = UploadRejected("active_content", filename)
         rejection.add_note(f"PDF name {found}")  # for logs; people see the catalog message
         raise rejection
+    return content
+
+
+def _through_last_eof(content: bytes, filename: str) -> bytes:
+    """``content`` up to its last ``%%EOF`` and one end-of-line after it.
+
+    Whatever follows (an HTML page, another file, junk) is no part of the
+    document: it is cut before parsing, so the stored file is the inspected one.
+    """
+    marker = content.rfind(_EOF_MARKER)
+    if marker < 0:
+        raise UploadRejected("corrupt", filename)
+    end = marker + len(_EOF_MARKER)
+    if content.startswith(b"\r\n", end):
+        end += 2
+    elif content.startswith((b"\n", b"\r"), end):
+        end += 1
+    return content if end == len(content) else content[:end]
 
 
 @contextmanager
