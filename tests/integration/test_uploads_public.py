@@ -413,8 +413,9 @@ def test_the_content_type_is_sniffed_not_declared(scene: Scene) -> None:
     )
     view = scene.post(png_named_jpeg)
     [attachment] = view.attachments
+    assert attachment.filename == "picture.png"  # the extension follows the content
     download = scene.book.posts.attachment(scene.family, view.id, attachment.id)
-    assert (download.content_type, download.filename) == ("image/png", "picture.jpg")
+    assert (download.content_type, download.filename) == ("image/png", "picture.png")
     with download.stream as stream:
         data = stream.read()
     assert b"secret" not in data
@@ -457,3 +458,54 @@ def test_evidence_and_notice_files_read_back_through_their_use_cases(scene: Scen
     assert (download.content_type, download.filename) == ("image/jpeg", "附件.jpg")
     with download.stream as stream:
         _assert_clean_jpeg(stream.read())
+
+
+def test_a_pdf_named_html_is_stored_and_served_as_a_pdf_without_its_tail(scene: Scene) -> None:
+    """Through each path a file enters by: the name's extension and the type follow the
+    content, and what followed the PDF's last %%EOF (an HTML page) is not stored."""
+    original, document = corpus("html_after_eof.pdf"), corpus("valid.pdf")
+    assert original.startswith(document) and b"<script>" in original[len(document) :]
+
+    def upload() -> contactbook.Upload:
+        return contactbook.Upload.from_bytes(
+            "C:\\證件\\身分證.html", original, content_type="text/html"
+        )
+
+    post = scene.post(upload())
+    [attachment] = post.attachments
+    served = [
+        (attachment.filename, scene.book.posts.attachment(scene.family, post.id, attachment.id)),
+        (
+            attachment.filename,
+            scene.book.moderation.attachment(scene.reviewer, post.id, attachment.id),
+        ),
+    ]
+    scene.apply(
+        upload(),
+        contactbook.Upload.from_bytes("proof.png", corpus("valid.png")),
+        contactbook.Upload.from_bytes("photo.png", corpus("valid.png")),
+    )
+    [queued] = scene.book.applications.queue(scene.admin).items
+    sheet = scene.book.applications.open(scene.admin, queued.id)
+    id_document = next(view for _, view in sheet.evidence)
+    served.append(
+        (
+            id_document.filename,
+            scene.book.applications.evidence(scene.admin, queued.id, id_document.id),
+        )
+    )
+    notice = scene.notice(upload())
+    [notice_file] = notice.attachments
+    served.append(
+        (
+            notice_file.filename,
+            scene.book.notices.attachment(scene.family, notice.id, notice_file.id),
+        )
+    )
+    for listed_name, download in served:
+        assert listed_name == "身分證.pdf"
+        assert (download.filename, download.content_type) == ("身分證.pdf", "application/pdf")
+        with download.stream as stream:
+            data = stream.read()
+        assert data == document and data.endswith(b"%%EOF\n")
+        assert download.size == len(data)

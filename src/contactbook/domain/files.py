@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 import attrs
 
-__all__ = ["EvidenceKind", "InspectionContext", "StoredFile"]
+__all__ = ["EvidenceKind", "InspectionContext", "StoredFile", "name_for_content"]
+
+_EXTENSIONS: Final = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+}
+"""The extensions each stored type is served with; the first is the usual one."""
 
 
 class InspectionContext(enum.StrEnum):
@@ -42,3 +50,24 @@ class StoredFile:
     sha256: str
     kind: EvidenceKind | None = None
     thumbnail_key: str | None = None
+
+
+def name_for_content(name: str, content_type: str) -> str:
+    """``name`` with an extension that matches ``content_type`` (the sniffed type).
+
+    Browsers and operating systems pick the program that opens a download by
+    its extension, so a PDF named ``身分證.html`` must reach people as
+    ``身分證.pdf``: the uploader's base name is kept, the extension follows the
+    content. A matching extension (``.PDF``, ``.jpeg``) is kept as it is; a
+    type without a known extension leaves the name alone.
+    """
+    extensions = _EXTENSIONS.get(content_type)
+    if extensions is None:
+        return name
+    name = name.rstrip(". ")
+    stem, dot, extension = name.rpartition(".")
+    if not (dot and extension.isascii() and extension.isalnum() and len(extension) <= 8):
+        stem = name  # no extension ("v1.2 report" has none either)
+    elif f".{extension.lower()}" in extensions and stem.strip(". "):
+        return name
+    return f"{stem.rstrip('. ') or 'file'}{extensions[0]}"

@@ -11,7 +11,12 @@ from typing import BinaryIO
 
 import attrs
 
-from contactbook.domain.files import EvidenceKind, InspectionContext, StoredFile
+from contactbook.domain.files import (
+    EvidenceKind,
+    InspectionContext,
+    StoredFile,
+    name_for_content,
+)
 from contactbook.errors import NotFound, UploadRejected, ValidationError
 from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases.context import Context, new_id
@@ -32,7 +37,11 @@ def _megabytes(size: int) -> str:
 
 @attrs.frozen
 class Upload:
-    """A file from a person: a name (for display only), a declared type, a stream."""
+    """A file from a person: a name (for display only), a declared type, a stream.
+
+    Neither the name nor the declared type decides anything: the stored file
+    gets the inspector's sniffed type, and its name that type's extension.
+    """
 
     filename: str
     stream: BinaryIO
@@ -71,7 +80,11 @@ def store_uploads(
     prefix: str,
     kinds: Sequence[EvidenceKind | None] | None = None,
 ) -> tuple[StoredFile, ...]:
-    """Inspect and store every upload; files are deleted again if ``uow`` rolls back."""
+    """Inspect and store every upload; files are deleted again if ``uow`` rolls back.
+
+    What is stored is what the inspector returned (re-encoded images, a PDF cut
+    after its last ``%%EOF``), under the sniffed type and a matching extension.
+    """
     if len(uploads) > max_files:
         raise ValidationError(
             "too_many_attachments", fields={"attachments": "too_many_attachments"}, limit=max_files
@@ -116,7 +129,8 @@ def store_uploads(
             StoredFile(
                 id=new_id(),
                 storage_key=blob.key,
-                display_name=upload.display_name,
+                # The uploader's base name, with the extension of what it holds.
+                display_name=name_for_content(upload.display_name, inspected.content_type),
                 content_type=inspected.content_type,
                 size=blob.size,
                 sha256=blob.sha256,
@@ -147,5 +161,7 @@ def open_download(
                 data = stream.read()
             stem = stored.display_name.rsplit(".", 1)[0]
             return Download(io.BytesIO(data), f"{stem}-thumbnail.jpg", "image/jpeg", len(data))
-        return Download(stream, stored.display_name, stored.content_type, stored.size)
+        # Files stored before names followed the content get the right extension here too.
+        filename = name_for_content(stored.display_name, stored.content_type)
+        return Download(stream, filename, stored.content_type, stored.size)
     raise NotFound()
