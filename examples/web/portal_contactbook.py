@@ -26,7 +26,7 @@ from .common import (
 from .security import download_response
 
 if TYPE_CHECKING:  # the library does not export its view types yet
-    from contactbook.usecases.views import PostView
+    from contactbook.usecases._support.views import PostView
 
 __all__ = ["routes"]
 

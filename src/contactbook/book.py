@@ -13,11 +13,12 @@ from contactbook.ports.files import FileStore
 from contactbook.ports.inspection import FileInspector
 from contactbook.ports.security import PasswordHasher, TokenGenerator, TotpProvider
 from contactbook.ports.storage import Storage
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.recording import guard_group, requests_from
+from contactbook.usecases._support.structuring import structure as _structure
 from contactbook.usecases.accounts import Accounts
 from contactbook.usecases.applications import Applications
 from contactbook.usecases.audit import Audit
-from contactbook.usecases.audit_trail import guard_group, requests_from
-from contactbook.usecases.context import Context
 from contactbook.usecases.delivery import Delivery
 from contactbook.usecases.facilities import Facilities
 from contactbook.usecases.inmates import Inmates
@@ -29,7 +30,6 @@ from contactbook.usecases.personal_data import PersonalData
 from contactbook.usecases.posts import Posts
 from contactbook.usecases.settings import Settings
 from contactbook.usecases.staff import Staff
-from contactbook.usecases.structuring import structure as _structure
 
 __all__ = ["ContactBook", "bootstrap", "open", "open_from_env"]
 

@@ -4,6 +4,7 @@ Views carry enum values for programs and zh-TW labels for people; ``label``
 gives the text of any enum value in either language.
 """
 
+from contactbook.usecases._support.views import ApplicationView, AttachmentView, PostView
 from contactbook.usecases.accounts import ConsentNotice, ProfileView, RegistrationReceipt
 from contactbook.usecases.applications import ApplicationSheet
 from contactbook.usecases.facilities import FacilityView
@@ -14,7 +15,6 @@ from contactbook.usecases.moderation import QueueItem, ReviewSheet
 from contactbook.usecases.notices import MonthLabel, NoticeAdminItem, NoticeCard, NoticeDetail
 from contactbook.usecases.posts import PostTarget
 from contactbook.usecases.staff import StaffView
-from contactbook.usecases.views import ApplicationView, AttachmentView, PostView
 
 __all__ = [
     "ApplicationSheet",

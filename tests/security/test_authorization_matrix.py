@@ -41,7 +41,7 @@ from contactbook import errors
 from contactbook.domain.facility import FacilityPolicy
 from contactbook.domain.message import MessageStatus
 from contactbook.testing import FastPasswordHasher, MovableClock, sample_pdf, sample_png
-from contactbook.usecases.context import Context
+from contactbook.usecases._support.context import Context
 
 START = datetime(2020, 10, 7, 3, 0, tzinfo=UTC)
 PASSWORD = "family-passphrase-2020"

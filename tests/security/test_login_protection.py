@@ -13,8 +13,8 @@ import pytest
 import contactbook
 from contactbook.domain.time import format_datetime
 from contactbook.errors import AuthenticationFailed, PermissionDenied
+from contactbook.usecases._support.throttle import after_failure, is_locked
 from contactbook.usecases.settings import Settings
-from contactbook.usecases.throttle import after_failure, is_locked
 from tests.security.conftest import (
     EMAIL,
     OTHER_EMAIL,

@@ -14,7 +14,7 @@ import contactbook
 from contactbook.adapters.security.argon2 import Argon2PasswordHasher
 from contactbook.errors import AuthenticationFailed, ValidationError
 from contactbook.i18n import translate
-from contactbook.usecases.passwords import check_new_password, common_passwords
+from contactbook.usecases._support.passwords import check_new_password, common_passwords
 from contactbook.usecases.settings import Settings
 from tests.security.conftest import (
     EMAIL,

@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 
 from contactbook.domain.files import StoredFile, name_for_content
-from contactbook.usecases.context import Context
+from contactbook.usecases._support.context import Context
 from contactbook.usecases.uploads import open_download
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"

@@ -33,15 +33,15 @@ from contactbook.errors import (
 )
 from contactbook.i18n import translate
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.passwords import check_new_password
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
 from contactbook.usecases.forms import ProfileChanges, RegistrationForm
-from contactbook.usecases.notifications import queue_mail
-from contactbook.usecases.passwords import check_new_password
 from contactbook.usecases.personal_data import RequestKind, export_archive, file_request
 from contactbook.usecases.principals import FamilyPrincipal
-from contactbook.usecases.throttle import after_failure, is_locked, lock_starts
 from contactbook.usecases.uploads import Download
 
 __all__ = ["Accounts", "ConsentNotice", "ProfileView", "RegistrationReceipt"]

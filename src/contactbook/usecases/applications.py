@@ -21,19 +21,19 @@ from contactbook.domain.relationship import Relationship, Service
 from contactbook.domain.staff import Role, StaffMember
 from contactbook.errors import Conflict, NotFound, ValidationError
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
-from contactbook.usecases.eligibility import require_eligible
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.eligibility import require_eligible
+from contactbook.usecases._support.lookups import Lookups
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.views import ApplicationView, AttachmentView, application_view
 from contactbook.usecases.forms import ApplicationForm
 from contactbook.usecases.inmates import find_current
 from contactbook.usecases.labels import label
-from contactbook.usecases.lookups import Lookups
-from contactbook.usecases.notifications import queue_mail
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 from contactbook.usecases.uploads import Download, Upload, open_download, store_uploads
-from contactbook.usecases.views import ApplicationView, AttachmentView, application_view
 
 __all__ = ["EVIDENCE_MAX_TOTAL_BYTES", "ApplicationSheet", "Applications"]
 

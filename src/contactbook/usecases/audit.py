@@ -12,9 +12,9 @@ from contactbook.domain.pagination import Page
 from contactbook.domain.staff import Role
 from contactbook.domain.time import taipei_day_start
 from contactbook.errors import PermissionDenied
-from contactbook.usecases import access
-from contactbook.usecases.context import Context
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import StaffPrincipal
 
 __all__ = ["Audit", "AuditVerification"]

@@ -6,14 +6,14 @@ from contactbook.domain.message import MessageCause
 from contactbook.domain.pagination import Page
 from contactbook.domain.staff import Role
 from contactbook.errors import NotFound
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
-from contactbook.usecases.lookups import Lookups
-from contactbook.usecases.notifications import queue_mail
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.lookups import Lookups
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.views import PostView, post_view
 from contactbook.usecases.principals import StaffPrincipal
-from contactbook.usecases.views import PostView, post_view
 
 __all__ = ["Delivery"]
 

@@ -8,9 +8,9 @@ from contactbook.domain.facility import Facility, FacilityPolicy
 from contactbook.domain.staff import Role
 from contactbook.domain.text import clean_line
 from contactbook.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.recording import record
 from contactbook.usecases.principals import StaffPrincipal
 
 FACILITY_CODE_MAX_CHARS = 32

@@ -14,12 +14,12 @@ from contactbook.domain.staff import Role
 from contactbook.domain.text import clean_line
 from contactbook.errors import ContactBookError, NotFound, PermissionDenied, ValidationError
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.departures import inmate_left
+from contactbook.usecases._support.recording import record
 from contactbook.usecases.forms import RosterRow
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
-from contactbook.usecases.retirement import inmate_left
 
 INMATE_NAME_MAX_CHARS = 50
 
@@ -68,7 +68,7 @@ def find_current(uow: UnitOfWork, facility_code: str, call_number: str) -> Inmat
 def _row(raw: RosterRow | Mapping[str, Any]) -> RosterRow:
     if isinstance(raw, RosterRow):
         return raw
-    from contactbook.usecases.structuring import structure
+    from contactbook.usecases._support.structuring import structure
 
     return structure(RosterRow, dict(raw))
 

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
-from contactbook.usecases.retention import RetentionReport, apply_retention
-from contactbook.usecases.retirement import expire_post
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.departures import expire_post
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.retention import RetentionReport, apply_retention
 
 __all__ = ["Maintenance", "MaintenanceReport", "SweepReport"]
 
@@ -173,7 +173,7 @@ class Maintenance:
 
     def apply_retention(self, batch: int = 500) -> RetentionReport:
         """Delete posts, files, messages and closed accounts past their retention
-        periods (``Settings.retain_*``; see :mod:`contactbook.usecases.retention`)."""
+        periods (``Settings.retain_*``; see :mod:`contactbook.usecases._support.retention`)."""
         return apply_retention(self._ctx, batch)
 
 

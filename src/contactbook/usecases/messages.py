@@ -20,11 +20,11 @@ from contactbook.ports.delivery import (
     TemporaryDeliveryFailure,
 )
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.recording import record
 from contactbook.usecases.labels import label
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 
 __all__ = ["DispatchReport", "MessageLogEntry", "MessageStatusEntry", "Messages"]

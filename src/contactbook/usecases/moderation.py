@@ -15,22 +15,22 @@ from contactbook.domain.staff import Role, StaffMember
 from contactbook.domain.time import add_months, format_date, format_datetime, taipei_day_start
 from contactbook.errors import NotFound, ValidationError
 from contactbook.ports.storage import QueueRow, UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
-from contactbook.usecases.eligibility import require_unrestricted
-from contactbook.usecases.labels import label
-from contactbook.usecases.notifications import queue_mail
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
-from contactbook.usecases.principals import StaffPrincipal
-from contactbook.usecases.uploads import Download, open_download
-from contactbook.usecases.views import (
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.eligibility import require_unrestricted
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.views import (
     AttachmentView,
     PostView,
     addressee,
     first_photo,
     post_view,
 )
+from contactbook.usecases.labels import label
+from contactbook.usecases.principals import StaffPrincipal
+from contactbook.usecases.uploads import Download, open_download
 
 __all__ = ["REVEALABLE_FIELDS", "Moderation", "QueueItem", "ReviewSheet"]
 

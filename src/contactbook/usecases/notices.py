@@ -25,21 +25,21 @@ from contactbook.domain.time import format_date, taipei_day_start
 from contactbook.errors import NotFound, PermissionDenied, ValidationError
 from contactbook.i18n import translate
 from contactbook.ports.storage import NoticeCardRow, UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
-from contactbook.usecases.forms import NoticeChanges, NoticeDraft
-from contactbook.usecases.labels import label
-from contactbook.usecases.notifications import queue_mail
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
-from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
-from contactbook.usecases.uploads import Download, Upload, open_download, store_uploads
-from contactbook.usecases.views import (
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.views import (
     AttachmentView,
     attachment_views,
     first_photo,
     inmate_label,
 )
+from contactbook.usecases.forms import NoticeChanges, NoticeDraft
+from contactbook.usecases.labels import label
+from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
+from contactbook.usecases.uploads import Download, Upload, open_download, store_uploads
 
 __all__ = ["MonthLabel", "NoticeAdminItem", "NoticeCard", "NoticeDetail", "Notices"]
 

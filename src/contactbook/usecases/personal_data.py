@@ -58,12 +58,12 @@ from contactbook.domain.staff import Role, StaffMember
 from contactbook.domain.time import format_date, in_taipei
 from contactbook.errors import Conflict, NotFound, PermissionDenied
 from contactbook.ports.storage import After, UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.views import inmate_label
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 from contactbook.usecases.uploads import Download
-from contactbook.usecases.views import inmate_label
 
 __all__ = [
     "ERASED_BIRTH_DATE",

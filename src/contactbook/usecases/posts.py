@@ -16,16 +16,16 @@ from contactbook.domain.text import clean_line, clean_text, matched_keywords
 from contactbook.domain.time import format_datetime
 from contactbook.errors import NotFound, PostingSuspended, QuotaExceeded
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
-from contactbook.usecases.eligibility import require_unrestricted
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.eligibility import require_unrestricted
+from contactbook.usecases._support.lookups import Lookups
+from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.views import PostView, author_row_view, post_view
 from contactbook.usecases.forms import PostDraft
-from contactbook.usecases.lookups import Lookups
-from contactbook.usecases.paging import after_cursor, check_limit, page_of
 from contactbook.usecases.principals import FamilyPrincipal
 from contactbook.usecases.uploads import Download, open_download, store_uploads
-from contactbook.usecases.views import PostView, author_row_view, post_view
 
 __all__ = ["PostTarget", "Posts"]
 
@@ -46,7 +46,7 @@ class Posts:
 
     def targets(self, principal: FamilyPrincipal) -> list[PostTarget]:
         """The inmates this family member holds an active contact-book grant for."""
-        from contactbook.usecases.views import inmate_label
+        from contactbook.usecases._support.views import inmate_label
 
         with self._ctx.uow() as uow:
             account = access.active_family(uow, principal)

@@ -45,19 +45,19 @@ from contactbook.errors import (
 )
 from contactbook.ports.security import TotpProvider
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases import access
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context, new_id
-from contactbook.usecases.notifications import queue_mail
-from contactbook.usecases.passwords import check_new_password
-from contactbook.usecases.principals import StaffPrincipal
-from contactbook.usecases.second_factor import (
+from contactbook.usecases._support import access
+from contactbook.usecases._support.context import Context, new_id
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.passwords import check_new_password
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.second_factor import (
     RECOVERY_CODES,
     TotpEnrollment,
     accept_code,
     new_factor,
 )
-from contactbook.usecases.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases.principals import StaffPrincipal
 
 __all__ = ["RECOVERY_CODES", "Staff", "StaffResetTicket", "StaffView", "TotpEnrollment"]
 
@@ -393,8 +393,9 @@ class Staff:
         but a second factor is needed and none was given — not counted as a
         failure; ``totp_invalid`` for a wrong, reused or expired code — counted),
         and ``authentication_failed`` while locked too (the member is mailed when the
-        lock starts: see :mod:`contactbook.usecases.throttle`). With ``require_staff_totp`` and no
-        enrollment yet, the principal has ``totp_enrollment_required=True``.
+        lock starts: see :mod:`contactbook.usecases._support.throttle`). With
+        ``require_staff_totp`` and no enrollment yet, the principal has
+        ``totp_enrollment_required=True``.
         """
         ctx = self._ctx
         now = ctx.now()

@@ -19,7 +19,7 @@ from contactbook.domain.files import (
 )
 from contactbook.errors import NotFound, UploadRejected, ValidationError
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases.context import Context, new_id
+from contactbook.usecases._support.context import Context, new_id
 
 __all__ = ["Download", "Upload", "open_download", "store_uploads"]
 

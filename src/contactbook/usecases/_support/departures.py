@@ -10,9 +10,9 @@ from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import MessageCause
 from contactbook.domain.post import FamilyPost
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
-from contactbook.usecases.notifications import queue_mail
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.recording import record
 
 __all__ = ["expire_post", "inmate_left"]
 

@@ -32,8 +32,8 @@ import attrs
 from contactbook.domain.account import AccountStatus
 from contactbook.domain.post import PostStatus
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases.audit_trail import record
-from contactbook.usecases.context import Context
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.recording import record
 from contactbook.usecases.personal_data import (
     COMPLETE_ACTION,
     applications_of,

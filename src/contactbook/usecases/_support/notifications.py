@@ -15,7 +15,7 @@ from contactbook.domain.message import Channel, Message, MessageCause
 from contactbook.i18n import translate
 from contactbook.mail_templates import RenderedMail, render
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases.context import Context, new_id
+from contactbook.usecases._support.context import Context, new_id
 
 __all__ = ["queue_mail"]
 

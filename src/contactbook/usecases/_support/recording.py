@@ -14,7 +14,7 @@ that
   error code and the target id the call asked for;
 * an upload refused by inspection becomes one ``upload.rejected`` event with the
   reason and the file's display name;
-* arguments refused before the call ran (:mod:`contactbook.usecases.boundary`: a
+* arguments refused before the call ran (:mod:`contactbook.usecases._support.boundary`: a
   wrong type, a control character) become one ``input.rejected`` event naming the
   use case, the code and the fields.
 
@@ -48,8 +48,8 @@ from contactbook.errors import (
     ValidationError,
 )
 from contactbook.ports.storage import UnitOfWork
-from contactbook.usecases.boundary import argument_check
-from contactbook.usecases.context import Context
+from contactbook.usecases._support.boundary import argument_check
+from contactbook.usecases._support.context import Context
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 
 __all__ = [
