@@ -388,3 +388,15 @@ def test_a_nul_anywhere_in_a_roster_refuses_the_import_naming_the_row(world: Wor
             facility_code="KLP",
         )
     assert caught.value.fields == {"rows[1].call_number": "text_control_characters"}
+
+
+def test_text_as_a_browser_sends_it_passes_with_its_line_breaks(world: World) -> None:
+    """A textarea's lines arrive as CRLF, and a tab may be pasted in: both pass the
+    argument check, and the text rules store LF."""
+    book = world.book
+    notice = book.notices.publish(
+        world.principals["klp.full"],
+        contactbook.NoticeDraft(title="懇親活動", body="第一行\r\n第二行\t（下午）\r\n"),
+    )
+    shown = book.notices.get_for_family(world.principals["owner.family"], notice.id)
+    assert shown.body == "第一行\n第二行\t（下午）"

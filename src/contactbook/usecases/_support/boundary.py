@@ -47,6 +47,9 @@ ArgumentCheck = Callable[[tuple[Any, ...], Mapping[str, Any]], None]
 """Checks the positional and keyword arguments of one call (``self`` left out)."""
 
 _Check = Callable[[Any, str], None]
+_LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
+"""What passes here: a browser sends a textarea's lines with CRLF; the text rules
+normalise it to LF."""
 _PRINCIPALS = (FamilyPrincipal, StaffPrincipal)
 
 
@@ -124,7 +127,7 @@ def _refuse(path: str) -> typing.NoReturn:
 def _text(value: Any, path: str) -> None:
     if not isinstance(value, str):
         _refuse(path)
-    if has_control_characters(value):
+    if has_control_characters(value, _LINE_BREAKS_AND_TABS):
         raise _Refused(path, "text_control_characters")
 
 
