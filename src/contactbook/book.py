@@ -14,7 +14,7 @@ from contactbook.ports.inspection import FileInspector
 from contactbook.ports.security import PasswordHasher, TokenGenerator, TotpProvider
 from contactbook.ports.storage import Storage
 from contactbook.usecases._support.context import Context
-from contactbook.usecases._support.recording import guard_group, requests_from
+from contactbook.usecases._support.recording import requests_from
 from contactbook.usecases._support.structuring import structure as _structure
 from contactbook.usecases.accounts import Accounts
 from contactbook.usecases.applications import Applications
@@ -91,7 +91,9 @@ def _adapter(group: str, url: str, **options: Any) -> Any:
 
 
 class ContactBook:
-    """Every use case, grouped as in ARCHITECTURE.md §3."""
+    """Every use case, grouped as in ARCHITECTURE.md §3. Each use case declares what
+    it acts for and on (``usecases._support.use_case``): its arguments are checked,
+    its refusals audited, by that declaration."""
 
     def __init__(self, ctx: Context) -> None:
         self.context = ctx
@@ -108,10 +110,6 @@ class ContactBook:
         self.audit = Audit(ctx)
         self.maintenance = Maintenance(ctx)
         self.personal_data = PersonalData(ctx)
-        for name, group in list(vars(self).items()):
-            if group is not ctx:
-                # Refusals and rejected uploads are audited, origins recorded.
-                guard_group(ctx, name, group)
 
     def acting_from(self, origin: str) -> AbstractContextManager[None]:
         """Record ``origin`` (an address, a terminal) with every audit event written in

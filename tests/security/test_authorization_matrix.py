@@ -42,6 +42,7 @@ from contactbook.domain.facility import FacilityPolicy
 from contactbook.domain.message import MessageStatus
 from contactbook.testing import FastPasswordHasher, MovableClock, sample_pdf, sample_png
 from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.use_case import declaration_of, use_case
 
 START = datetime(2020, 10, 7, 3, 0, tzinfo=UTC)
 PASSWORD = "family-passphrase-2020"
@@ -738,17 +739,40 @@ def test_the_groups_are_the_documented_ones(book: contactbook.ContactBook) -> No
 def test_principals_are_declared_where_the_audit_finds_them(
     book: contactbook.ContactBook, use_case: str
 ) -> None:
-    """Public rows take no principal; the others take it first, under a name the
-    central refusal audit knows (principal, staff, admin)."""
+    """Every use case declares whom it acts for: public rows for nobody, the others
+    for the principal they take first. The declaration, not a parameter's name, is
+    what the refusal audit reads."""
     function = public_use_cases(book).get(use_case)
     if function is None:
         pytest.skip("no such use case (see test_every_use_case_has_a_row)")
+    declaration = declaration_of(function)
+    assert declaration is not None, f"{use_case} declares nothing: add @use_case(...)"
     row = ROWS[use_case]
     if row.kind == "public":
         assert not _takes_a_principal(function), f"{use_case} takes a principal: give it a row"
+        assert declaration.acts_for is None, use_case
         return
     first = list(inspect.signature(function).parameters)[1]
-    assert first in {"principal", "staff", "admin"}, f"{use_case}: principal first, not {first}"
+    assert declaration.acts_for == first, f"{use_case} acts for {declaration.acts_for}"
+
+
+def test_every_public_method_of_every_group_is_a_declared_use_case(
+    book: contactbook.ContactBook,
+) -> None:
+    undeclared = [name for name, f in public_use_cases(book).items() if not declaration_of(f)]
+    assert undeclared == []
+
+
+def test_a_declaration_naming_a_missing_parameter_fails_at_once() -> None:
+    with pytest.raises(TypeError, match="no parameter 'post_id'"):
+
+        @use_case(acts_for="staff", target=("post", "post_id"))
+        def approve(self: Any, staff: Any, id: str) -> None: ...
+
+    with pytest.raises(TypeError, match="the principal 'staff' comes first"):
+
+        @use_case(acts_for="staff")
+        def renamed(self: Any, reviewer: Any) -> None: ...
 
 
 def _outcome(world: World, row: Row, principal: Principal) -> str:

@@ -8,7 +8,7 @@ exactly as for a new one, and the existing owner is told by mail instead.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -39,6 +39,7 @@ from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.passwords import check_new_password
 from contactbook.usecases._support.recording import record
 from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.forms import ProfileChanges, RegistrationForm
 from contactbook.usecases.personal_data import RequestKind, export_archive, file_request
 from contactbook.usecases.principals import FamilyPrincipal
@@ -115,6 +116,8 @@ def _parse_registration(form: RegistrationForm) -> dict[str, Any]:
 
 
 class Accounts:
+    group: ClassVar[str] = "accounts"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._dummy_hash: str | None = None
@@ -128,6 +131,7 @@ class Accounts:
 
     # -- registration ---------------------------------------------------------
 
+    @use_case()
     def consent_notice(self) -> ConsentNotice:
         return ConsentNotice(
             version=self._ctx.settings.consent_notice_version,
@@ -137,6 +141,7 @@ class Accounts:
             text_en=translate("consent.text", "en"),
         )
 
+    @use_case()
     def register(self, form: RegistrationForm) -> RegistrationReceipt:
         """Create an unverified account and mail the verification link."""
         ctx = self._ctx
@@ -237,6 +242,7 @@ class Accounts:
         uow.tokens.replace(token, attrs.evolve(token, used_at=now))
         return account
 
+    @use_case()
     def verify_email(self, token: str) -> None:
         """帳號驗證: the link in the registration mail."""
         ctx = self._ctx
@@ -257,6 +263,7 @@ class Accounts:
             record(self._ctx, uow, actor, action, "account", target, outcome="failure")
             uow.commit()
 
+    @use_case()
     def resend_verification(self, email: str) -> None:
         """Mail a new link if an unverified account has this address; answer the same anyway.
 
@@ -294,6 +301,7 @@ class Accounts:
 
     # -- login and passwords --------------------------------------------------
 
+    @use_case()
     def authenticate(self, email: str, password: str) -> FamilyPrincipal:
         ctx = self._ctx
         now = ctx.now()
@@ -356,6 +364,7 @@ class Accounts:
             needs_consent=account.needs_consent(self._ctx.settings.consent_notice_version),
         )
 
+    @use_case(target=("account", "account_id"))
     def principal(self, account_id: str) -> FamilyPrincipal:
         """For embedders with their own sign-on: act as ``account_id``."""
         with self._ctx.uow() as uow:
@@ -364,6 +373,7 @@ class Accounts:
             raise NotFound()
         return self._principal_of(account)
 
+    @use_case(acts_for="principal")
     def session_valid(self, principal: FamilyPrincipal) -> bool:
         """Whether a front end's session for ``principal`` may go on: the account still
         exists, is not closed, and no password change or reset since moved its
@@ -378,6 +388,7 @@ class Accounts:
             and account.session_version == principal.session_version
         )
 
+    @use_case(acts_for="principal")
     def accept_consent(self, principal: FamilyPrincipal, version: str) -> FamilyPrincipal:
         """Accept the current collection notice again (after ``needs_consent``).
 
@@ -410,6 +421,7 @@ class Accounts:
             uow.commit()
         return self._principal_of(account)
 
+    @use_case()
     def forgot_password(self, email: str) -> None:
         """Mail a reset link if such an active account exists; answer the same anyway.
 
@@ -483,6 +495,7 @@ class Accounts:
         uow.tokens.revoke_unused(account.id, TokenPurpose.RESET_PASSWORD, ctx.now())
         queue_mail(ctx, uow, MessageCause.PASSWORD_CHANGED, to=account.email.value, account=account)
 
+    @use_case()
     def reset_password(self, token: str, new_password: str) -> None:
         ctx = self._ctx
         try:
@@ -495,6 +508,7 @@ class Accounts:
             self._record_failure("account.reset_password")
             raise
 
+    @use_case(acts_for="principal")
     def change_password(self, principal: FamilyPrincipal, old: str, new: str) -> FamilyPrincipal:
         """Change the password; other sessions end (the session version moves on)."""
         ctx = self._ctx
@@ -521,11 +535,13 @@ class Accounts:
 
     # -- profile and personal data ---------------------------------------------
 
+    @use_case(acts_for="principal")
     def profile(self, principal: FamilyPrincipal) -> ProfileView:
         with self._ctx.uow() as uow:
             account = access.family(uow, principal)
         return _profile_view(account)
 
+    @use_case(acts_for="principal")
     def update_profile(self, principal: FamilyPrincipal, changes: ProfileChanges) -> ProfileView:
         ctx = self._ctx
         updates: dict[str, Any] = {}
@@ -556,6 +572,7 @@ class Accounts:
             uow.commit()
         return _profile_view(after)
 
+    @use_case(acts_for="principal")
     def export_my_data(self, principal: FamilyPrincipal) -> Download:
         """A copy of everything held about the caller (個資 查詢/複製本, PDPA Art. 3):
         a zip of ``data.json`` (account and consent, grants, applications with their
@@ -564,6 +581,7 @@ class Accounts:
         document with ``contactbook.usecases.personal_data.read_export``."""
         return export_archive(self._ctx, principal)
 
+    @use_case(acts_for="principal")
     def request_deletion(self, principal: FamilyPrincipal) -> date:
         """Ask for the account and its data to be deleted; recorded with its date and
         answered by an Agency administrator within 30 days (PDPA Art. 13,

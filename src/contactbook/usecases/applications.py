@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 import attrs
 
@@ -28,6 +29,7 @@ from contactbook.usecases._support.lookups import Lookups
 from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases._support.views import ApplicationView, AttachmentView, application_view
 from contactbook.usecases.forms import ApplicationForm
 from contactbook.usecases.inmates import find_current
@@ -60,9 +62,12 @@ class ApplicationSheet:
 
 
 class Applications:
+    group: ClassVar[str] = "applications"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="principal")
     def apply(self, principal: FamilyPrincipal, form: ApplicationForm) -> ApplicationView:
         """Submit an application; the result will be mailed (審核結果將寄至您信箱)."""
         ctx = self._ctx
@@ -130,6 +135,7 @@ class Applications:
             uow.commit()
         return application_view(application, inmate, facility)
 
+    @use_case(acts_for="principal")
     def list_mine(
         self, principal: FamilyPrincipal, cursor: str | None = None, limit: int = 20
     ) -> Page[ApplicationView]:
@@ -143,6 +149,7 @@ class Applications:
             lookups = Lookups(uow, (a.inmate_id for a in rows[:limit]))
             return page_of(rows, limit, _key, lambda a: _view(lookups, a))
 
+    @use_case(acts_for="staff")
     def queue(
         self,
         staff: StaffPrincipal,
@@ -172,6 +179,7 @@ class Applications:
         access.require_scope(member, application.facility_code)
         return member, application
 
+    @use_case(acts_for="staff", target=("application", "application_id"))
     def open(self, staff: StaffPrincipal, application_id: str) -> ApplicationSheet:
         ctx = self._ctx
         with ctx.uow() as uow:
@@ -214,6 +222,7 @@ class Applications:
             ),
         )
 
+    @use_case(acts_for="staff", target=("application", "application_id"))
     def evidence(self, staff: StaffPrincipal, application_id: str, file_id: str) -> Download:
         """One evidence file, for the reviewer of the applicant's facility."""
         ctx = self._ctx
@@ -233,6 +242,7 @@ class Applications:
             uow.commit()
         return download
 
+    @use_case(acts_for="staff", target=("application", "application_id"))
     def approve(
         self,
         staff: StaffPrincipal,
@@ -305,6 +315,7 @@ class Applications:
             uow.commit()
         return view
 
+    @use_case(acts_for="staff", target=("application", "application_id"))
     def reject(
         self,
         staff: StaffPrincipal,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import date, timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -15,6 +16,7 @@ from contactbook.errors import PermissionDenied
 from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.principals import StaffPrincipal
 
 __all__ = ["Audit", "AuditVerification"]
@@ -45,9 +47,12 @@ class AuditVerification:
 
 
 class Audit:
+    group: ClassVar[str] = "audit"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="admin")
     def events(
         self,
         admin: StaffPrincipal,
@@ -77,6 +82,7 @@ class Audit:
             )
         return page_of(rows, limit, lambda e: (e.at, e.id), lambda e: e)
 
+    @use_case()
     def verify(self) -> AuditVerification:
         """Recompute the chain: any edited, removed or inserted event breaks it.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from contactbook.domain.message import MessageCause
 from contactbook.domain.pagination import Page
 from contactbook.domain.staff import Role
@@ -12,6 +14,7 @@ from contactbook.usecases._support.lookups import Lookups
 from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases._support.views import PostView, post_view
 from contactbook.usecases.principals import StaffPrincipal
 
@@ -19,9 +22,12 @@ __all__ = ["Delivery"]
 
 
 class Delivery:
+    group: ClassVar[str] = "delivery"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="staff")
     def pending(
         self,
         staff: StaffPrincipal,
@@ -47,6 +53,7 @@ class Delivery:
                 ),
             )
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def mark_delivered(self, staff: StaffPrincipal, post_id: str) -> PostView:
         ctx = self._ctx
         now = ctx.now()

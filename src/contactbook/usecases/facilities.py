@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 from contactbook.domain.facility import Facility, FacilityPolicy
@@ -11,6 +13,7 @@ from contactbook.errors import Conflict, NotFound, PermissionDenied, ValidationE
 from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.principals import StaffPrincipal
 
 FACILITY_CODE_MAX_CHARS = 32
@@ -45,9 +48,12 @@ def _check_policy(policy: FacilityPolicy) -> None:
 
 
 class Facilities:
+    group: ClassVar[str] = "facilities"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="admin", target=("facility", "code"))
     def add(
         self,
         admin: StaffPrincipal,
@@ -74,6 +80,7 @@ class Facilities:
             uow.commit()
         return FacilityView(code, name, is_juvenile)
 
+    @use_case(acts_for="admin", target=("facility", "code"))
     def set_policy(
         self, admin: StaffPrincipal, code: str, policy: FacilityPolicy
     ) -> FacilityPolicy:
@@ -93,6 +100,7 @@ class Facilities:
             uow.commit()
         return policy
 
+    @use_case(acts_for="admin", target=("facility", "code"))
     def set_watch_keywords(
         self, admin: StaffPrincipal, code: str, keywords: list[str]
     ) -> FacilityPolicy:
@@ -106,6 +114,7 @@ class Facilities:
         )
         return self.set_policy(admin, code, attrs.evolve(self.policy(code), watch_keywords=cleaned))
 
+    @use_case(target=("facility", "code"))
     def policy(self, code: str) -> FacilityPolicy:
         with self._ctx.uow() as uow:
             facility = uow.facilities.get(code)
@@ -113,6 +122,7 @@ class Facilities:
             raise NotFound("facility_not_found")
         return facility.policy
 
+    @use_case()
     def list(self) -> list[FacilityView]:
         """Every facility, for the 請選擇矯正機關 drop-down."""
         with self._ctx.uow() as uow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -18,6 +18,7 @@ from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context, new_id
 from contactbook.usecases._support.departures import inmate_left
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.forms import RosterRow
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 
@@ -74,9 +75,12 @@ def _row(raw: RosterRow | Mapping[str, Any]) -> RosterRow:
 
 
 class Inmates:
+    group: ClassVar[str] = "inmates"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="principal")
     def find(
         self, principal: FamilyPrincipal, facility_code: str, call_number: str
     ) -> InmateSummary:
@@ -94,6 +98,7 @@ class Inmates:
             masked_name=mask_name(inmate.name),
         )
 
+    @use_case(acts_for="staff")
     def find_for_staff(
         self, staff: StaffPrincipal, facility_code: str, call_number: str
     ) -> InmateSummary:
@@ -116,6 +121,7 @@ class Inmates:
             masked_name=mask_name(inmate.name),
         )
 
+    @use_case(acts_for="staff")
     def import_roster(
         self,
         staff: StaffPrincipal,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -11,6 +12,7 @@ from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.departures import expire_post
 from contactbook.usecases._support.recording import record
 from contactbook.usecases._support.retention import RetentionReport, apply_retention
+from contactbook.usecases._support.use_case import use_case
 
 __all__ = ["Maintenance", "MaintenanceReport", "SweepReport"]
 
@@ -54,9 +56,12 @@ class SweepReport:
 
 
 class Maintenance:
+    group: ClassVar[str] = "maintenance"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case()
     def expire_overdue(self, batch: int = 500) -> MaintenanceReport:
         """Pending posts past their review deadline become 已過期; the family is told
         and the frequency slot is freed."""
@@ -73,6 +78,7 @@ class Maintenance:
             if len(due) < batch:
                 return MaintenanceReport(expired_posts=total)
 
+    @use_case()
     def sweep_orphan_files(
         self,
         grace: timedelta = timedelta(hours=24),
@@ -171,6 +177,7 @@ class Maintenance:
             uow.commit()
         return report
 
+    @use_case()
     def apply_retention(self, batch: int = 500) -> RetentionReport:
         """Delete posts, files, messages and closed accounts past their retention
         periods (``Settings.retain_*``; see :mod:`contactbook.usecases._support.retention`)."""

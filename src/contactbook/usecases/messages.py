@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -24,6 +25,7 @@ from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.labels import label
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 
@@ -105,9 +107,12 @@ class _Confirmations:
 
 
 class Messages:
+    group: ClassVar[str] = "messages"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="principal")
     def log_for(
         self, principal: FamilyPrincipal, cursor: str | None = None, limit: int = 20
     ) -> Page[MessageLogEntry]:
@@ -131,6 +136,7 @@ class Messages:
             ),
         )
 
+    @use_case(acts_for="staff")
     def for_staff(
         self,
         staff: StaffPrincipal,
@@ -162,6 +168,7 @@ class Messages:
             ),
         )
 
+    @use_case(acts_for="admin", target=("message", "message_id"))
     def retry(self, admin: StaffPrincipal, message_id: str) -> None:
         """Put a failed message back in the queue."""
         ctx = self._ctx
@@ -185,6 +192,7 @@ class Messages:
             record(ctx, uow, member, "message.retry", "message", message.id)
             uow.commit()
 
+    @use_case()
     def dispatch(self, limit: int = 100) -> DispatchReport:
         """Send due messages; several dispatchers may run at once.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -21,6 +22,7 @@ from contactbook.usecases._support.eligibility import require_unrestricted
 from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases._support.views import (
     AttachmentView,
     PostView,
@@ -120,9 +122,12 @@ def _excerpt(text: str) -> str:
 
 
 class Moderation:
+    group: ClassVar[str] = "moderation"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="staff")
     def queue(
         self,
         staff: StaffPrincipal,
@@ -160,6 +165,7 @@ class Moderation:
         access.require_scope(member, post.facility_code)
         return member, post
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def open(self, staff: StaffPrincipal, post_id: str) -> ReviewSheet:
         """The review sheet. Personal data is masked; ``reveal`` shows one value, audited."""
         ctx = self._ctx
@@ -201,6 +207,7 @@ class Moderation:
             rejection_reasons=tuple((r.value, label(r)) for r in PostRejectionReason),
         )
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def reveal(self, staff: StaffPrincipal, post_id: str, field: str) -> str:
         """One unmasked value of the review sheet; every look is audited."""
         if field not in REVEALABLE_FIELDS:
@@ -236,17 +243,20 @@ class Moderation:
             uow.commit()
         return values[field]
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def attachment(self, staff: StaffPrincipal, post_id: str, attachment_id: str) -> Download:
         with self._ctx.uow() as uow:
             _, post = self._load(uow, staff, post_id)
         return open_download(self._ctx, post.attachments, attachment_id)
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def thumbnail(self, staff: StaffPrincipal, post_id: str, attachment_id: str) -> Download:
         """The small JPEG of an image attachment, for the queue's 照片 column."""
         with self._ctx.uow() as uow:
             _, post = self._load(uow, staff, post_id)
         return open_download(self._ctx, post.attachments, attachment_id, thumbnail=True)
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def approve(self, staff: StaffPrincipal, post_id: str, version: int) -> PostView:
         """審核通過: the post may be handed to the inmate."""
         ctx = self._ctx
@@ -276,6 +286,7 @@ class Moderation:
             uow.commit()
         return post_view(after, inmate, facility)
 
+    @use_case(acts_for="staff", target=("post", "post_id"))
     def reject(
         self,
         staff: StaffPrincipal,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -30,6 +31,7 @@ from contactbook.usecases._support.context import Context, new_id
 from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases._support.views import (
     AttachmentView,
     attachment_views,
@@ -113,6 +115,8 @@ def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 class Notices:
+    group: ClassVar[str] = "notices"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
@@ -171,6 +175,7 @@ class Notices:
         )
         return existing + added
 
+    @use_case(acts_for="staff")
     def publish(self, staff: StaffPrincipal, draft: NoticeDraft) -> NoticeAdminItem:
         """新增機關聯絡簿 (機關聯絡簿已新增成功)."""
         ctx = self._ctx
@@ -236,6 +241,7 @@ class Notices:
                         publisher=notice.publisher_name,
                     )
 
+    @use_case(acts_for="staff", target=("notice", "notice_id"))
     def edit(
         self, staff: StaffPrincipal, notice_id: str, changes: NoticeChanges, version: int
     ) -> NoticeAdminItem:
@@ -278,6 +284,7 @@ class Notices:
             uow.commit()
             return self._admin_item(uow, after)
 
+    @use_case(acts_for="staff", target=("notice", "notice_id"))
     def delete(self, staff: StaffPrincipal, notice_id: str) -> None:
         """刪除 (確認刪除? answered by the front end): 機關聯絡簿已刪除."""
         ctx = self._ctx
@@ -295,11 +302,13 @@ class Notices:
             )
             uow.commit()
 
+    @use_case(acts_for="staff", target=("notice", "notice_id"))
     def get_admin(self, staff: StaffPrincipal, notice_id: str) -> NoticeAdminItem:
         with self._ctx.uow() as uow:
             _, notice = self._load(uow, staff, notice_id)
             return self._admin_item(uow, notice)
 
+    @use_case(acts_for="staff")
     def list_admin(
         self,
         staff: StaffPrincipal,
@@ -356,6 +365,7 @@ class Notices:
         grants = uow.grants.active_for_account(account.id)
         return frozenset(g.facility_code for g in grants), frozenset(g.inmate_id for g in grants)
 
+    @use_case(acts_for="principal")
     def months_for_family(self, principal: FamilyPrincipal) -> list[MonthLabel]:
         """發佈年月 with notices for this family, newest first."""
         with self._ctx.uow() as uow:
@@ -363,6 +373,7 @@ class Notices:
             months = uow.notices.months_for_family(facility_codes=facilities, inmate_ids=inmates)
         return [month_label(m) for m in months]
 
+    @use_case(acts_for="principal")
     def list_for_family(
         self,
         principal: FamilyPrincipal,
@@ -399,6 +410,7 @@ class Notices:
             raise NotFound()
         return notice
 
+    @use_case(acts_for="principal", target=("notice", "notice_id"))
     def get_for_family(self, principal: FamilyPrincipal, notice_id: str) -> NoticeDetail:
         with self._ctx.uow() as uow:
             notice = self._visible(uow, principal, notice_id)
@@ -418,6 +430,7 @@ class Notices:
             attachments=attachment_views(notice.attachments),
         )
 
+    @use_case(acts_for="principal", target=("notice", "notice_id"))
     def attachment(
         self, principal: FamilyPrincipal, notice_id: str, attachment_id: str
     ) -> Download:
@@ -425,11 +438,13 @@ class Notices:
             notice = self._visible(uow, principal, notice_id)
         return open_download(self._ctx, notice.attachments, attachment_id)
 
+    @use_case(acts_for="principal", target=("notice", "notice_id"))
     def thumbnail(self, principal: FamilyPrincipal, notice_id: str, attachment_id: str) -> Download:
         with self._ctx.uow() as uow:
             notice = self._visible(uow, principal, notice_id)
         return open_download(self._ctx, notice.attachments, attachment_id, thumbnail=True)
 
+    @use_case(acts_for="staff", target=("notice", "notice_id"))
     def attachment_admin(
         self, staff: StaffPrincipal, notice_id: str, attachment_id: str, *, thumbnail: bool = False
     ) -> Download:
@@ -438,6 +453,7 @@ class Notices:
             _, notice = self._load(uow, staff, notice_id)
         return open_download(self._ctx, notice.attachments, attachment_id, thumbnail=thumbnail)
 
+    @use_case()
     def list_public(
         self, month: str | None = None, cursor: str | None = None, limit: int = 20
     ) -> Page[NoticeCard]:

@@ -38,7 +38,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO, ClassVar, TypeVar, cast
 
 import attrs
 
@@ -61,6 +61,7 @@ from contactbook.ports.storage import After, UnitOfWork
 from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context, new_id
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases._support.views import inmate_label
 from contactbook.usecases.principals import FamilyPrincipal, StaffPrincipal
 from contactbook.usecases.uploads import Download
@@ -613,9 +614,12 @@ class PersonalData:
     Agency administrators list and complete them.
     """
 
+    group: ClassVar[str] = "personal_data"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="principal")
     def request_stop_processing(self, principal: FamilyPrincipal) -> DataRequest:
         """停止蒐集、處理或利用: recorded with its date and the Art. 13 deadline."""
         return file_request(self._ctx, principal, RequestKind.STOP_PROCESSING)
@@ -626,6 +630,7 @@ class PersonalData:
             raise PermissionDenied("agency_only")
         return member
 
+    @use_case(acts_for="admin")
     def deletion_requests(
         self, admin: StaffPrincipal, include_completed: bool = False
     ) -> list[DataRequest]:
@@ -636,10 +641,12 @@ class PersonalData:
             found = _requests(self._ctx, uow)
         return [r for r in found if include_completed or r.is_open]
 
+    @use_case(acts_for="admin", target=("account", "account_id"))
     def complete_deletion(self, admin: StaffPrincipal, account_id: str) -> DataRequest:
         """Close the account and erase its personal data (see the module doc)."""
         return self._complete(admin, account_id, RequestKind.DELETION)
 
+    @use_case(acts_for="admin", target=("account", "account_id"))
     def complete_stop_processing(self, admin: StaffPrincipal, account_id: str) -> DataRequest:
         """Close the account; its data is no longer used and goes with retention."""
         return self._complete(admin, account_id, RequestKind.STOP_PROCESSING)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -22,6 +23,7 @@ from contactbook.usecases._support.eligibility import require_unrestricted
 from contactbook.usecases._support.lookups import Lookups
 from contactbook.usecases._support.paging import after_cursor, check_limit, page_of
 from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases._support.views import PostView, author_row_view, post_view
 from contactbook.usecases.forms import PostDraft
 from contactbook.usecases.principals import FamilyPrincipal
@@ -41,9 +43,12 @@ class PostTarget:
 
 
 class Posts:
+    group: ClassVar[str] = "posts"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @use_case(acts_for="principal")
     def targets(self, principal: FamilyPrincipal) -> list[PostTarget]:
         """The inmates this family member holds an active contact-book grant for."""
         from contactbook.usecases._support.views import inmate_label
@@ -61,10 +66,12 @@ class Posts:
                 )
         return targets
 
+    @use_case(acts_for="principal")
     def publish(self, principal: FamilyPrincipal, draft: PostDraft) -> PostView:
         """Submit a post for review. Nothing is stored or sent unless every rule holds."""
         return self._submit(principal, draft, revision_of=None)
 
+    @use_case(acts_for="principal", target=("post", "rejected_id"))
     def revise(self, principal: FamilyPrincipal, rejected_id: str, draft: PostDraft) -> PostView:
         """Submit a rejected post again, changed, as a new post linked to the old one."""
         with self._ctx.uow() as uow:
@@ -142,6 +149,7 @@ class Posts:
             uow.commit()
         return post_view(post, inmate, facility)
 
+    @use_case(acts_for="principal")
     def list_mine(
         self,
         principal: FamilyPrincipal,
@@ -165,10 +173,12 @@ class Posts:
             raise NotFound()
         return post
 
+    @use_case(acts_for="principal", target=("post", "post_id"))
     def get(self, principal: FamilyPrincipal, post_id: str) -> PostView:
         with self._ctx.uow() as uow:
             return _view(Lookups(uow), self._own(uow, principal, post_id))
 
+    @use_case(acts_for="principal", target=("post", "post_id"))
     def withdraw(self, principal: FamilyPrincipal, post_id: str) -> PostView:
         """Take back a pending post; it no longer uses up the frequency period."""
         ctx = self._ctx
@@ -189,11 +199,13 @@ class Posts:
             uow.commit()
             return _view(Lookups(uow), after)
 
+    @use_case(acts_for="principal", target=("post", "post_id"))
     def attachment(self, principal: FamilyPrincipal, post_id: str, attachment_id: str) -> Download:
         with self._ctx.uow() as uow:
             post = self._own(uow, principal, post_id)
         return open_download(self._ctx, post.attachments, attachment_id)
 
+    @use_case(acts_for="principal", target=("post", "post_id"))
     def thumbnail(self, principal: FamilyPrincipal, post_id: str, attachment_id: str) -> Download:
         with self._ctx.uow() as uow:
             post = self._own(uow, principal, post_id)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -57,6 +57,7 @@ from contactbook.usecases._support.second_factor import (
     new_factor,
 )
 from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.principals import StaffPrincipal
 
 __all__ = ["RECOVERY_CODES", "Staff", "StaffResetTicket", "StaffView", "TotpEnrollment"]
@@ -148,6 +149,8 @@ def _replace_keeping_an_agency_admin(
 
 
 class Staff:
+    group: ClassVar[str] = "staff"
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._dummy_hash: str | None = None
@@ -194,6 +197,7 @@ class Staff:
             email=address,
         )
 
+    @use_case()
     def bootstrap_admin(
         self, username: str, name: str, password: str, *, email: str | None = None
     ) -> StaffView:
@@ -208,6 +212,7 @@ class Staff:
             uow.commit()
         return _view(member)
 
+    @use_case()
     def recover_agency_admin(self, username: str, reason: str) -> None:
         """Break glass: clear the lost second factor of the Agency's only active
         administrator, whom no other admin can help (``clear_totp`` needs one).
@@ -241,6 +246,7 @@ class Staff:
             )
             uow.commit()
 
+    @use_case(acts_for="admin")
     def create(
         self,
         admin: StaffPrincipal,
@@ -278,11 +284,13 @@ class Staff:
             uow.commit()
         return _view(member)
 
+    @use_case(acts_for="staff")
     def get(self, staff: StaffPrincipal) -> StaffView:
         with self._ctx.uow() as uow:
             member = self._member(uow, staff)  # deny by default: not staff, not found
         return _view(member)
 
+    @use_case(acts_for="admin")
     def members(self, admin: StaffPrincipal, facility_code: str | None = None) -> list[StaffView]:
         """The staff accounts an admin manages, by username: those of ``facility_code``
         (which must be in the admin's scope), else every one in scope — for an Agency
@@ -313,6 +321,7 @@ class Staff:
             raise PermissionDenied(own)
         return acting, member
 
+    @use_case(acts_for="admin", target=("staff", "staff_id"))
     def set_roles(self, admin: StaffPrincipal, staff_id: str, roles: Iterable[Role]) -> StaffView:
         """Give a member in scope exactly ``roles`` (at least one); they take effect at
         the member's next call, as roles are re-read every time."""
@@ -337,6 +346,7 @@ class Staff:
             uow.commit()
         return _view(changed)
 
+    @use_case(acts_for="admin", target=("staff", "staff_id"))
     def deactivate(self, admin: StaffPrincipal, staff_id: str) -> StaffView:
         """Close the account of a member in scope who left (there are no shared accounts
         to hand on): logins fail as for an unknown username, the member's sessions end
@@ -344,6 +354,7 @@ class Staff:
         already closed."""
         return self._set_active(admin, staff_id, active=False)
 
+    @use_case(acts_for="admin", target=("staff", "staff_id"))
     def reactivate(self, admin: StaffPrincipal, staff_id: str) -> StaffView:
         """Open a deactivated account again (same password and second factor);
         ``Conflict("staff_active")`` if it is open."""
@@ -369,6 +380,7 @@ class Staff:
             uow.commit()
         return _view(changed)
 
+    @use_case(acts_for="staff")
     def session_valid(self, staff: StaffPrincipal) -> bool:
         """Whether a front end's session for ``staff`` may go on: the member is still
         active and neither a password reset nor a cleared authenticator has moved
@@ -383,6 +395,7 @@ class Staff:
 
     # -- login -----------------------------------------------------------------
 
+    @use_case()
     def authenticate(
         self, username: str, password: str, totp_code: str | None = None
     ) -> StaffPrincipal:
@@ -507,6 +520,7 @@ class Staff:
             raise PermissionDenied("totp_already_enrolled")
         return member
 
+    @use_case(acts_for="staff")
     def enroll_totp(self, staff: StaffPrincipal) -> TotpEnrollment:
         """Start (or redo) TOTP enrollment: a new secret and 10 new recovery codes.
 
@@ -525,6 +539,7 @@ class Staff:
         )
         return TotpEnrollment(factor.secret, uri, codes)
 
+    @use_case(acts_for="staff", target=("facility", "code"))
     def confirm_totp(self, staff: StaffPrincipal, code: str) -> StaffPrincipal:
         """Finish enrollment with a current code of the new secret; the returned
         principal is a full one (the member proved password and TOTP). Replacing a
@@ -563,6 +578,7 @@ class Staff:
             uow.commit()
         return StaffPrincipal(member.id, session_version=confirmed.session_version)
 
+    @use_case(acts_for="admin", target=("staff", "staff_id"))
     def clear_totp(self, admin: StaffPrincipal, staff_id: str) -> None:
         """Clear the second factor of a member in scope who lost it (authenticator and
         recovery codes): the member's other sessions end, and the next login asks
@@ -615,6 +631,7 @@ class Staff:
 
     # -- password reset ------------------------------------------------------------
 
+    @use_case(acts_for="admin", target=("staff", "staff_id"))
     def start_reset(self, admin: StaffPrincipal, staff_id: str) -> StaffResetTicket:
         """An admin starts a password reset of another member in scope; see
         ``StaffResetTicket``. The member's current password keeps working until the
@@ -663,6 +680,7 @@ class Staff:
             return StaffResetTicket(mailed_to=mask_email(member.email.value), token=None)
         return StaffResetTicket(mailed_to=None, token=token, link=link)
 
+    @use_case(target=("staff", "staff_id"))
     def complete_reset(self, staff_id: str, token: str, new_password: str) -> None:
         """The member sets a new password with the reset token (single use, expiring).
 
