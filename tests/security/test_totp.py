@@ -289,6 +289,11 @@ def test_an_enrollment_only_principal_from_before_enrollment_cannot_re_enroll(
             attempt()
         assert refused.value.code == "totp_already_enrolled"
         assert "重新登入" in refused.value.message("zh_TW")
+    denied = audit_events(book, "authorization.denied")[-1]
+    assert dict(denied.details)["use_case"] == "staff.confirm_totp"
+    # The code is a secret, not the object acted on: it never reaches the trail (a
+    # guess from the parameter's name once recorded it as a facility code).
+    assert (denied.target_kind, denied.target_id) == ("use_case", None)
     clock(book).advance(seconds=30)
     book.staff.authenticate(USERNAME, STAFF_PASSWORD, _code(book, enrollment.secret))
 

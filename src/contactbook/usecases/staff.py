@@ -539,7 +539,7 @@ class Staff:
         )
         return TotpEnrollment(factor.secret, uri, codes)
 
-    @use_case(acts_for="staff", target=("facility", "code"))
+    @use_case(acts_for="staff")
     def confirm_totp(self, staff: StaffPrincipal, code: str) -> StaffPrincipal:
         """Finish enrollment with a current code of the new secret; the returned
         principal is a full one (the member proved password and TOTP). Replacing a
