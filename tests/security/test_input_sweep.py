@@ -390,9 +390,11 @@ def test_a_nul_anywhere_in_a_roster_refuses_the_import_naming_the_row(world: Wor
     assert caught.value.fields == {"rows[1].call_number": "text_control_characters"}
 
 
-def test_text_as_a_browser_sends_it_passes_with_its_line_breaks(world: World) -> None:
+def test_text_as_a_browser_sends_it_passes_with_its_line_breaks() -> None:
     """A textarea's lines arrive as CRLF, and a tab may be pasted in: both pass the
-    argument check, and the text rules store LF."""
+    argument check, and the text rules store LF. (A world of its own: the sweeps
+    above may have closed the owner's account.)"""
+    world = build_world()
     book = world.book
     notice = book.notices.publish(
         world.principals["klp.full"],
@@ -400,3 +402,4 @@ def test_text_as_a_browser_sends_it_passes_with_its_line_breaks(world: World) ->
     )
     shown = book.notices.get_for_family(world.principals["owner.family"], notice.id)
     assert shown.body == "第一行\n第二行\t（下午）"
+    book.close()

@@ -1,0 +1,141 @@
+"""Staff sign-in: password, then the second factor; the lock after repeated failures
+(:mod:`contactbook.usecases._support.throttle`) answers like an unknown username."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from contactbook.domain.message import MessageCause
+from contactbook.domain.staff import StaffMember
+from contactbook.domain.time import format_datetime
+from contactbook.errors import (
+    AuthenticationFailed,
+)
+from contactbook.ports.storage import UnitOfWork
+from contactbook.usecases._support.context import Context
+from contactbook.usecases._support.notifications import queue_mail
+from contactbook.usecases._support.recording import record
+from contactbook.usecases._support.second_factor import accept_code
+from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases._support.use_case import use_case
+from contactbook.usecases.principals import StaffPrincipal
+from contactbook.usecases.staff.members import (
+    totp_provider,
+)
+
+__all__ = ["StaffSignIn"]
+
+_DUMMY = "timing-equaliser-not-a-password"
+
+
+class StaffSignIn:
+    """``book.staff``: signing in."""
+
+    _ctx: Context
+
+    _dummy_hash: str | None = None
+
+    def _verify_nothing(self, password: str) -> None:
+        """One password verification against a dummy hash (made once), so an unknown
+        username takes as long as a known one."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self._ctx.hasher.hash(_DUMMY)
+        self._ctx.hasher.verify(self._dummy_hash, password)
+
+    @use_case()
+    def authenticate(
+        self, username: str, password: str, totp_code: str | None = None
+    ) -> StaffPrincipal:
+        """Log in. ``totp_code`` is a current TOTP code or an unused recovery code.
+
+        Refusals: ``AuthenticationFailed`` (``authentication_failed`` for a wrong
+        username or password, alike; ``totp_required`` when the password is right
+        but a second factor is needed and none was given — not counted as a
+        failure; ``totp_invalid`` for a wrong, reused or expired code — counted),
+        and ``authentication_failed`` while locked too (the member is mailed when the
+        lock starts: see :mod:`contactbook.usecases._support.throttle`). With
+        ``require_staff_totp`` and no enrollment yet, the principal has
+        ``totp_enrollment_required=True``.
+        """
+        ctx = self._ctx
+        now = ctx.now()
+        login = username.strip().casefold()
+        with ctx.uow() as uow:
+            member = uow.staff.by_username(login)
+            if member is None or not member.active:
+                self._verify_nothing(password)
+                record(ctx, uow, None, "staff.login", "staff", None, outcome="failure")
+                uow.commit()
+                raise AuthenticationFailed()
+            if is_locked(member.locked_until, now):
+                self._verify_nothing(password)  # as slow as any other refusal
+                record(ctx, uow, member, "staff.login", "staff", member.id, outcome="locked")
+                uow.commit()
+                raise AuthenticationFailed()  # as for an unknown username: see throttle
+            if not ctx.hasher.verify(member.password_hash, password):
+                self._count_failure(uow, member, now, "failure")
+                uow.commit()
+                raise AuthenticationFailed()
+            changes: dict[str, Any] = {}
+            factor = "password"
+            if member.totp is not None:
+                if totp_code is None or not totp_code.strip():
+                    record(
+                        ctx, uow, member, "staff.login", "staff", member.id, outcome="totp_required"
+                    )
+                    uow.commit()
+                    raise AuthenticationFailed("totp_required")
+                checked = accept_code(totp_provider(ctx), ctx.hasher, member.totp, totp_code, now)
+                if checked is None:
+                    self._count_failure(uow, member, now, "totp_failure")
+                    uow.commit()
+                    raise AuthenticationFailed("totp_invalid")
+                changes["totp"], factor = checked
+            enrollment_required = member.totp is None and ctx.settings.require_staff_totp
+            if ctx.hasher.needs_rehash(member.password_hash):
+                changes["password_hash"] = ctx.hasher.hash(password)
+            if member.failed_logins or member.locked_until:
+                changes.update(failed_logins=0, locked_until=None)
+            if changes:
+                uow.staff.replace(member, member.changed(**changes))
+            details = {"factor": factor}
+            if factor == "recovery_code" and "totp" in changes:
+                details["recovery_codes_left"] = str(len(changes["totp"].recovery_code_hashes))
+            record(
+                ctx,
+                uow,
+                member,
+                "staff.login",
+                "staff",
+                member.id,
+                outcome="totp_enrollment_required" if enrollment_required else "success",
+                details=details,
+            )
+            uow.commit()
+        return StaffPrincipal(
+            member.id,
+            totp_enrollment_required=enrollment_required,
+            session_version=member.session_version,
+        )
+
+    def _count_failure(
+        self, uow: UnitOfWork, member: StaffMember, now: datetime, outcome: str
+    ) -> None:
+        ctx = self._ctx
+        failures = member.failed_logins + 1
+        locked_until = after_failure(failures, ctx.settings, now)
+        uow.staff.replace(member, member.changed(failed_logins=failures, locked_until=locked_until))
+        record(ctx, uow, member, "staff.login", "staff", member.id, outcome=outcome)
+        if locked_until is not None and lock_starts(failures, ctx.settings) and member.email:
+            queue_mail(
+                ctx,
+                uow,
+                MessageCause.STAFF_ACCOUNT_LOCKED,
+                to=member.email.value,
+                account=None,
+                name=member.name,
+                username=member.username,
+                failures=failures,
+                until=format_datetime(locked_until),
+            )
