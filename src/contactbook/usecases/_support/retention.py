@@ -34,14 +34,9 @@ from contactbook.domain.post import PostStatus
 from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.recording import record
-from contactbook.usecases.personal_data import (
-    COMPLETE_ACTION,
-    applications_of,
-    delete_files,
-    events_where,
-    posts_of,
-    stored_keys,
-)
+from contactbook.usecases.personal_data.erasure import delete_files, stored_keys
+from contactbook.usecases.personal_data.requests import COMPLETE_ACTION
+from contactbook.usecases.personal_data.rows import applications_of, events_where, posts_of
 
 __all__ = ["RetentionReport", "apply_retention"]
 
