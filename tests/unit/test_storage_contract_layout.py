@@ -2,7 +2,8 @@
 
 A test name shared by two mixins would silently drop one test from their union, a
 helper shared through a base class would tie mixins together, and a docstring that
-names the wrong fixtures would mislead the adapter author; these tests catch all three.
+names the wrong fixtures would mislead the adapter author; these tests catch all three,
+and keep the README's table of mixins true.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import inspect
 import pkgutil
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,8 @@ import contactbook.testing
 import contactbook.testing.storage as suite
 from contactbook.testing import storage_contract
 from contactbook.testing.storage import MIXINS, StorageContract, StorageFixtures
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _tests(cls: type) -> dict[str, Callable[..., Any]]:
@@ -87,3 +91,9 @@ def test_the_old_names_still_import() -> None:
     assert storage_contract.StorageContract is StorageContract
     for name in storage_contract.__all__:
         assert getattr(storage_contract, name) is not None
+
+
+def test_the_readme_table_lists_every_mixin_with_its_fixtures() -> None:
+    rows = re.findall(r"^\| `(\w+Contract)` \| .+ \| (.+) \|$", README.read_text("utf-8"), re.M)
+    listed = {name: set(re.findall(r"`(\w+)`", fixtures)) for name, fixtures in rows}
+    assert listed == {mixin.__name__: _fixtures_documented(mixin) for mixin in MIXINS}
