@@ -26,12 +26,9 @@ from contactbook.testing.storage.checks import assert_every_field_set
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
+    Rule,
     assert_duplicate,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    each_shared_rule,
     round_trip,
 )
 
@@ -60,8 +57,6 @@ _TOKENS_KIND = Kind(
     same_key=lambda token: attrs.evolve(token, token_hash=sha256("another secret")),
     changed=lambda token: attrs.evolve(token, used_at=at(1)),
 )
-
-_EACH_KIND = each_kind(_ACCOUNTS_KIND, _TOKENS_KIND)
 
 
 class AccountsContract(StorageFixtures):
@@ -127,27 +122,9 @@ class AccountsContract(StorageFixtures):
 
     # --- Unique rules and compare-and-set ---------------------------------------------
 
-    @_EACH_KIND
-    def test_accounts_add_with_a_taken_key_raises_duplicate(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_accounts_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_accounts_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_accounts_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_ACCOUNTS_KIND, _TOKENS_KIND)
+    def test_accounts_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     def test_accounts_are_unique_by_canonical_email(self, world: Storage) -> None:
         twin = make_account(

@@ -38,11 +38,8 @@ from contactbook.testing.storage.checks import (
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    Rule,
+    each_shared_rule,
     round_trip,
 )
 
@@ -64,8 +61,6 @@ _GRANTS_KIND = Kind(
     same_key=lambda grant: attrs.evolve(grant, granted_at=at(5)),
     changed=lambda grant: grant.end("inmate_left", at(1)),
 )
-
-_EACH_KIND = each_kind(_APPLICATIONS_KIND, _GRANTS_KIND)
 
 
 class ApplicationsContract(StorageFixtures):
@@ -102,27 +97,9 @@ class ApplicationsContract(StorageFixtures):
 
     # --- Unique rules and compare-and-set ---------------------------------------------
 
-    @_EACH_KIND
-    def test_applications_add_with_a_taken_key_raises_duplicate(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_applications_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_applications_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_applications_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_APPLICATIONS_KIND, _GRANTS_KIND)
+    def test_applications_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     # --- Lookups and lists ------------------------------------------------------------
 

@@ -21,9 +21,9 @@ from contactbook.testing.storage.checks import (
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
+    Rule,
     assert_duplicate,
-    check_add_with_a_taken_key_raises_duplicate,
-    each_kind,
+    each_shared_rule,
     round_trip,
 )
 
@@ -40,8 +40,6 @@ _AUDIT_KIND = Kind(
     same_key=lambda event: attrs.evolve(event, seq=100),
     changed=None,
 )
-
-_EACH_KIND = each_kind(_AUDIT_KIND)
 
 
 class AuditContract(StorageFixtures):
@@ -67,11 +65,9 @@ class AuditContract(StorageFixtures):
         )
         round_trip(storage, _AUDIT_KIND, full, anonymous)
 
-    @_EACH_KIND
-    def test_audit_add_with_a_taken_key_raises_duplicate(
-        self, storage: Storage, kind: Kind
-    ) -> None:
-        check_add_with_a_taken_key_raises_duplicate(storage, kind)
+    @each_shared_rule(_AUDIT_KIND)
+    def test_audit_shared_rules(self, storage: Storage, rule: Rule, kind: Kind) -> None:
+        rule(storage, kind)
 
     def test_audit_events_are_unique_by_seq(self, storage: Storage) -> None:
         seed(storage, make_audit_event(1))

@@ -24,12 +24,9 @@ from contactbook.testing.storage.checks import assert_every_field_set, ids
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
+    Rule,
     assert_duplicate,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    each_shared_rule,
     round_trip,
 )
 
@@ -53,8 +50,6 @@ _INMATES_KIND = Kind(
         inmate, restrictions=frozenset({Restriction.ISOLATION}), version=inmate.version + 1
     ),
 )
-
-_EACH_KIND = each_kind(_FACILITIES_KIND, _INMATES_KIND)
 
 
 class FacilitiesContract(StorageFixtures):
@@ -116,27 +111,9 @@ class FacilitiesContract(StorageFixtures):
 
     # --- Unique rules and compare-and-set ---------------------------------------------
 
-    @_EACH_KIND
-    def test_facilities_add_with_a_taken_key_raises_duplicate(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_facilities_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_facilities_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_facilities_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_FACILITIES_KIND, _INMATES_KIND)
+    def test_facilities_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     def test_call_numbers_are_unique_among_current_inmates_of_a_facility(
         self, world: Storage

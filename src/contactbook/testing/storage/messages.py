@@ -31,11 +31,8 @@ from contactbook.testing.storage.checks import (
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    Rule,
+    each_shared_rule,
     round_trip,
 )
 
@@ -57,8 +54,6 @@ _MESSAGES_KIND = Kind(
     same_key=lambda message: attrs.evolve(message, subject="另一封信"),
     changed=lambda message: message.sent(at(1)),
 )
-
-_EACH_KIND = each_kind(_MESSAGES_KIND)
 
 
 class MessagesContract(StorageFixtures):
@@ -91,27 +86,9 @@ class MessagesContract(StorageFixtures):
         )
         round_trip(world, _MESSAGES_KIND, full, no_account)
 
-    @_EACH_KIND
-    def test_messages_add_with_a_taken_key_raises_duplicate(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_messages_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_messages_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_messages_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_MESSAGES_KIND)
+    def test_messages_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     # --- The outbox -------------------------------------------------------------------
 

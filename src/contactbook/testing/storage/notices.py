@@ -34,11 +34,8 @@ from contactbook.testing.storage.checks import (
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    Rule,
+    each_shared_rule,
     round_trip,
 )
 
@@ -69,8 +66,6 @@ _NOTICES_KIND = Kind(
     same_key=lambda notice: attrs.evolve(notice, title="另一則公告"),
     changed=lambda notice: notice.deleted(at(1)),
 )
-
-_EACH_KIND = each_kind(_NOTICES_KIND)
 
 
 class NoticesContract(StorageFixtures):
@@ -104,27 +99,9 @@ class NoticesContract(StorageFixtures):
         )
         round_trip(world, _NOTICES_KIND, full, agency)
 
-    @_EACH_KIND
-    def test_notices_add_with_a_taken_key_raises_duplicate(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_notices_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_notices_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_notices_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_NOTICES_KIND)
+    def test_notices_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     # --- Lists ------------------------------------------------------------------------
 

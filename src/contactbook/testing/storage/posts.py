@@ -38,11 +38,8 @@ from contactbook.testing.storage.checks import (
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    Rule,
+    each_shared_rule,
     round_trip,
 )
 
@@ -54,14 +51,38 @@ def _decided(post: FamilyPost) -> tuple[datetime, str]:
     return post.decided_at, post.id
 
 
+def _seed_by_two_authors(world: Storage) -> None:
+    """Posts 1–7 of ACCOUNT (2, 4 and 7 rejected, the others pending), one of OTHER_ACCOUNT."""
+    rejected = {2, 4, 7}
+    seed(
+        world,
+        *seven(
+            lambda n, when: make_post(
+                f"post-{n}",
+                submitted_at=when,
+                status=PostStatus.REJECTED if n in rejected else PostStatus.PENDING,
+            )
+        ),
+        make_post("post-by-other", submitted_at=at(1), **OTHER_POST),
+    )
+
+
+def _seed_queue(world: Storage) -> None:
+    """Pending posts 1–7 to FACILITY, one pending elsewhere and one approved."""
+    seed(
+        world,
+        *seven(lambda n, when: make_post(f"post-{n}", submitted_at=when)),
+        make_post("post-elsewhere", submitted_at=at(1), **OTHER_POST),
+        make_post("post-approved", status=PostStatus.APPROVED, submitted_at=at(1)),
+    )
+
+
 _POSTS_KIND = Kind(
     "posts",
     make=lambda: make_post("post-new"),
     same_key=lambda post: attrs.evolve(post, title="另一篇"),
     changed=lambda post: post.approve(by=STAFF, at=at(1), version=post.version),
 )
-
-_EACH_KIND = each_kind(_POSTS_KIND)
 
 
 class PostsContract(StorageFixtures):
@@ -101,25 +122,9 @@ class PostsContract(StorageFixtures):
         minimal = make_post("post-minimal", attachments=())
         round_trip(world, _POSTS_KIND, original, full, minimal)
 
-    @_EACH_KIND
-    def test_posts_add_with_a_taken_key_raises_duplicate(self, world: Storage, kind: Kind) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_posts_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_posts_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_posts_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_POSTS_KIND)
+    def test_posts_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     # --- Queries ----------------------------------------------------------------------
 
@@ -191,18 +196,7 @@ class PostsContract(StorageFixtures):
             assert ids(uow.posts.pending_for_inmate(OTHER_INMATE)) == ["post-other"]
 
     def test_posts_by_author_newest_first(self, world: Storage) -> None:
-        rejected = {2, 4, 7}
-        seed(
-            world,
-            *seven(
-                lambda n, when: make_post(
-                    f"post-{n}",
-                    submitted_at=when,
-                    status=PostStatus.REJECTED if n in rejected else PostStatus.PENDING,
-                )
-            ),
-            make_post("post-by-other", submitted_at=at(1), **OTHER_POST),
-        )
+        _seed_by_two_authors(world)
         with world.unit_of_work() as uow:
             every = walk(
                 lambda after, limit: uow.posts.list_by_author(
@@ -221,18 +215,7 @@ class PostsContract(StorageFixtures):
         assert ids(only_rejected) == ["post-7", "post-4", "post-2"]
 
     def test_author_rows_join_the_inmate_and_facility_newest_first(self, world: Storage) -> None:
-        rejected = {2, 4, 7}
-        seed(
-            world,
-            *seven(
-                lambda n, when: make_post(
-                    f"post-{n}",
-                    submitted_at=when,
-                    status=PostStatus.REJECTED if n in rejected else PostStatus.PENDING,
-                )
-            ),
-            make_post("post-by-other", submitted_at=at(1), **OTHER_POST),
-        )
+        _seed_by_two_authors(world)
         revised = make_post(
             "post-8",
             submitted_at=at(4),
@@ -288,12 +271,7 @@ class PostsContract(StorageFixtures):
         ]
 
     def test_post_queue_oldest_first_with_filters(self, world: Storage) -> None:
-        seed(
-            world,
-            *seven(lambda n, when: make_post(f"post-{n}", submitted_at=when)),
-            make_post("post-elsewhere", submitted_at=at(1), **OTHER_POST),
-            make_post("post-approved", status=PostStatus.APPROVED, submitted_at=at(1)),
-        )
+        _seed_queue(world)
         with world.unit_of_work() as uow:
             pending_here = walk(
                 lambda after, limit: uow.posts.queue(
@@ -379,12 +357,7 @@ class PostsContract(StorageFixtures):
         assert rows[2].flagged_keywords == ()
 
     def test_post_queue_rows_page_and_filter_as_the_queue_does(self, world: Storage) -> None:
-        seed(
-            world,
-            *seven(lambda n, when: make_post(f"post-{n}", submitted_at=when)),
-            make_post("post-elsewhere", submitted_at=at(1), **OTHER_POST),
-            make_post("post-approved", status=PostStatus.APPROVED, submitted_at=at(1)),
-        )
+        _seed_queue(world)
 
         def queue_rows(uow: UnitOfWork, **filters: Any) -> list[QueueRow]:
             return walk(

@@ -5,7 +5,7 @@ mixin checks them for exactly the repositories it covers."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 import pytest
@@ -16,12 +16,13 @@ from contactbook.testing.storage.builders import seed
 
 __all__ = [
     "Kind",
+    "Rule",
+    "add_with_a_taken_key_raises_duplicate",
     "assert_duplicate",
-    "check_add_with_a_taken_key_raises_duplicate",
-    "check_replace_from_a_stale_state_raises_and_changes_nothing",
-    "check_replace_of_an_absent_entity_raises_not_found",
-    "check_replace_stores_the_new_state",
-    "each_kind",
+    "each_shared_rule",
+    "replace_from_a_stale_state_raises_and_changes_nothing",
+    "replace_of_an_absent_entity_raises_not_found",
+    "replace_stores_the_new_state",
     "round_trip",
 ]
 
@@ -39,11 +40,6 @@ class Kind:
     make: Callable[[], Any]
     same_key: Callable[[Any], Any]
     changed: Callable[[Any], Any] | None
-
-
-def each_kind(*kinds: Kind) -> pytest.MarkDecorator:
-    """Parametrize a test's ``kind`` over ``kinds``, each named after its repository."""
-    return pytest.mark.parametrize("kind", kinds, ids=lambda kind: kind.name)
 
 
 def _find(uow: UnitOfWork, kind: Kind, like: Any) -> Any:
@@ -86,7 +82,7 @@ def assert_duplicate(storage: Storage, action: Callable[[UnitOfWork], None]) -> 
     assert raised.value.code == "duplicate"
 
 
-def check_add_with_a_taken_key_raises_duplicate(storage: Storage, kind: Kind) -> None:
+def add_with_a_taken_key_raises_duplicate(storage: Storage, kind: Kind) -> None:
     stored = kind.make()
     seed(storage, stored)
     with storage.unit_of_work() as uow, pytest.raises(Conflict) as raised:
@@ -96,7 +92,7 @@ def check_add_with_a_taken_key_raises_duplicate(storage: Storage, kind: Kind) ->
         assert _find(uow, kind, stored) == stored
 
 
-def check_replace_stores_the_new_state(storage: Storage, kind: Kind) -> None:
+def replace_stores_the_new_state(storage: Storage, kind: Kind) -> None:
     stored = kind.make()
     seed(storage, stored)
     with storage.unit_of_work() as uow:
@@ -106,9 +102,7 @@ def check_replace_stores_the_new_state(storage: Storage, kind: Kind) -> None:
         assert _find(uow, kind, stored) == _changed(kind, stored)
 
 
-def check_replace_from_a_stale_state_raises_and_changes_nothing(
-    storage: Storage, kind: Kind
-) -> None:
+def replace_from_a_stale_state_raises_and_changes_nothing(storage: Storage, kind: Kind) -> None:
     stored = kind.make()
     seed(storage, stored)
     winner = _changed(kind, stored)
@@ -122,9 +116,34 @@ def check_replace_from_a_stale_state_raises_and_changes_nothing(
         assert _find(uow, kind, stored) == winner
 
 
-def check_replace_of_an_absent_entity_raises_not_found(storage: Storage, kind: Kind) -> None:
+def replace_of_an_absent_entity_raises_not_found(storage: Storage, kind: Kind) -> None:
     absent = kind.make()
     with storage.unit_of_work() as uow, pytest.raises(NotFound):
         getattr(uow, kind.name).replace(absent, _changed(kind, absent))
     with storage.unit_of_work() as uow:
         assert _find(uow, kind, absent) is None
+
+
+Rule: TypeAlias = Callable[[Storage, Kind], None]
+
+_ADD_RULES: tuple[Rule, ...] = (add_with_a_taken_key_raises_duplicate,)
+_REPLACE_RULES: tuple[Rule, ...] = (
+    replace_stores_the_new_state,
+    replace_from_a_stale_state_raises_and_changes_nothing,
+    replace_of_an_absent_entity_raises_not_found,
+)
+
+
+def each_shared_rule(*kinds: Kind) -> pytest.MarkDecorator:
+    """Parametrize a test's ``rule`` and ``kind`` over the shared rules of ``kinds``
+    (those of ``replace`` only where the repository has one), each id naming the rule
+    and the repository: ``replace_stores_the_new_state-tokens``."""
+    cases = [
+        (rule, kind)
+        for rule in (*_ADD_RULES, *_REPLACE_RULES)
+        for kind in kinds
+        if rule in _ADD_RULES or kind.changed is not None
+    ]
+    return pytest.mark.parametrize(
+        "rule,kind", cases, ids=[f"{rule.__name__}-{kind.name}" for rule, kind in cases]
+    )

@@ -22,12 +22,9 @@ from contactbook.testing.storage.checks import assert_every_field_set
 from contactbook.testing.storage.fixtures import StorageFixtures
 from contactbook.testing.storage.rules import (
     Kind,
+    Rule,
     assert_duplicate,
-    check_add_with_a_taken_key_raises_duplicate,
-    check_replace_from_a_stale_state_raises_and_changes_nothing,
-    check_replace_of_an_absent_entity_raises_not_found,
-    check_replace_stores_the_new_state,
-    each_kind,
+    each_shared_rule,
     round_trip,
 )
 
@@ -40,8 +37,6 @@ _STAFF_KIND = Kind(
     same_key=lambda member: attrs.evolve(member, username="someone-else"),
     changed=lambda member: member.changed(name="黃建華"),
 )
-
-_EACH_KIND = each_kind(_STAFF_KIND)
 
 
 class StaffContract(StorageFixtures):
@@ -71,25 +66,9 @@ class StaffContract(StorageFixtures):
         agency = make_staff("staff-agency-2", facility_code=None)
         round_trip(world, _STAFF_KIND, full, agency)
 
-    @_EACH_KIND
-    def test_staff_add_with_a_taken_key_raises_duplicate(self, world: Storage, kind: Kind) -> None:
-        check_add_with_a_taken_key_raises_duplicate(world, kind)
-
-    @_EACH_KIND
-    def test_staff_replace_stores_the_new_state(self, world: Storage, kind: Kind) -> None:
-        check_replace_stores_the_new_state(world, kind)
-
-    @_EACH_KIND
-    def test_staff_replace_from_a_stale_state_raises_and_changes_nothing(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_from_a_stale_state_raises_and_changes_nothing(world, kind)
-
-    @_EACH_KIND
-    def test_staff_replace_of_an_absent_entity_raises_not_found(
-        self, world: Storage, kind: Kind
-    ) -> None:
-        check_replace_of_an_absent_entity_raises_not_found(world, kind)
+    @each_shared_rule(_STAFF_KIND)
+    def test_staff_shared_rules(self, world: Storage, rule: Rule, kind: Kind) -> None:
+        rule(world, kind)
 
     def test_staff_are_unique_by_username_ignoring_case(self, world: Storage) -> None:
         twin = make_staff("staff-twin", username="CHEN")
