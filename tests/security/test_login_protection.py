@@ -8,12 +8,13 @@ import contextlib
 import re
 from datetime import timedelta
 
+import attrs
 import pytest
 
 import contactbook
+from contactbook.domain.lockout import LockoutRule
 from contactbook.domain.time import format_datetime
 from contactbook.errors import AuthenticationFailed, PermissionDenied
-from contactbook.usecases._support.throttle import after_failure, is_locked
 from contactbook.usecases.settings import Settings
 from tests.security.conftest import (
     EMAIL,
@@ -64,12 +65,12 @@ def _locked_until(book: contactbook.ContactBook) -> str:
     [(10, 1), (11, 2), (12, 4), (13, 8), (14, 15), (15, 15), (100, 15), (10_000, 15)],
 )
 def test_the_lock_grows_and_is_bounded(failures: int, minutes: int) -> None:
-    settings = Settings()
-    assert after_failure(failures, settings, START) == START + timedelta(minutes=minutes)
+    rule = Settings().lockout
+    assert rule.lock_end(failures, START) == START + timedelta(minutes=minutes)
 
 
 def test_no_lock_before_ten_failures() -> None:
-    assert all(after_failure(n, Settings(), START) is None for n in range(10))
+    assert all(LockoutRule().lock_end(n, START) is None for n in range(10))
 
 
 def test_ten_failures_lock_with_the_time_shown(book: contactbook.ContactBook) -> None:
@@ -134,10 +135,13 @@ def test_the_lock_is_configurable(make_book: BookFactory) -> None:
     assert _locked_until(book) == "2020/10/07 11:01:00"
 
 
-def test_locked_only_while_the_lock_lasts() -> None:
-    assert not is_locked(None, START)
-    assert not is_locked(START, START)  # ends at that instant
-    assert is_locked(START + timedelta(seconds=1), START)
+def test_locked_only_while_the_lock_lasts(book: contactbook.ContactBook) -> None:
+    register(book)
+    with book.storage.unit_of_work() as uow:
+        account = uow.accounts.by_email(EMAIL)
+    assert account is not None and not account.is_locked(START)
+    assert not attrs.evolve(account, locked_until=START).is_locked(START)  # ends then
+    assert attrs.evolve(account, locked_until=START + timedelta(seconds=1)).is_locked(START)
 
 
 def test_the_owner_is_mailed_once_when_the_lock_starts(book: contactbook.ContactBook) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from contactbook.domain.identifiers import EmailAddress, MobileNumber, NationalId, PhoneNumber
+from contactbook.domain.lockout import Lockable
 
 __all__ = ["AccountStatus", "Consent", "FamilyMember", "OneTimeToken", "TokenPurpose"]
 
@@ -29,7 +30,7 @@ class Consent:
 
 
 @attrs.frozen
-class FamilyMember:
+class FamilyMember(Lockable):
     """A portal user. Email and national ID are unique in their normalised forms."""
 
     id: str

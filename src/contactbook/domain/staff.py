@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from contactbook.domain.identifiers import EmailAddress
+from contactbook.domain.lockout import Lockable
 
 __all__ = ["Role", "StaffMember", "TotpFactor"]
 
@@ -36,7 +37,7 @@ class TotpFactor:
 
 
 @attrs.frozen
-class StaffMember:
+class StaffMember(Lockable):
     """``facility_code`` None means Agency staff, whose scope is every facility.
 
     ``totp`` is the confirmed second factor (None: not enrolled); ``totp_pending``

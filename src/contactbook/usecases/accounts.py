@@ -38,7 +38,11 @@ from contactbook.usecases._support.context import Context, new_id
 from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.passwords import check_new_password
 from contactbook.usecases._support.recording import record
-from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases._support.sign_in import (
+    count_failed_login,
+    refuse_while_locked,
+    verify_nothing,
+)
 from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.forms import ProfileChanges, RegistrationForm
 from contactbook.usecases.personal_data import RequestKind, export_archive, file_request
@@ -46,8 +50,6 @@ from contactbook.usecases.principals import FamilyPrincipal
 from contactbook.usecases.uploads import Download
 
 __all__ = ["Accounts", "ConsentNotice", "ProfileView", "RegistrationReceipt"]
-
-_DUMMY_PASSWORD = "timing-equaliser-not-a-password"
 
 
 @attrs.frozen
@@ -120,14 +122,6 @@ class Accounts:
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._dummy_hash: str | None = None
-
-    def _verify_nothing(self, password: str) -> None:
-        """The work of checking a password, for logins with no account to check it
-        against: one verification, like a real one (the dummy hash is made once)."""
-        if self._dummy_hash is None:
-            self._dummy_hash = self._ctx.hasher.hash(_DUMMY_PASSWORD)
-        self._ctx.hasher.verify(self._dummy_hash, password)
 
     # -- registration ---------------------------------------------------------
 
@@ -304,41 +298,33 @@ class Accounts:
     @use_case()
     def authenticate(self, email: str, password: str) -> FamilyPrincipal:
         ctx = self._ctx
-        now = ctx.now()
         try:
             address = EmailAddress.parse(email)
         except ValidationError:
-            self._verify_nothing(password)
+            verify_nothing(ctx.hasher, password)
             self._record_failure("account.login")
             raise AuthenticationFailed() from None
         with ctx.uow() as uow:
             account = uow.accounts.by_email(address.canonical)
             if account is None or account.status is AccountStatus.CLOSED:
-                self._verify_nothing(password)
+                verify_nothing(ctx.hasher, password)
                 record(ctx, uow, None, "account.login", "account", None, outcome="failure")
                 uow.commit()
                 raise AuthenticationFailed()
-            if is_locked(account.locked_until, now):
-                self._verify_nothing(password)  # as slow as any other refusal
-                record(ctx, uow, account, "account.login", "account", account.id, outcome="locked")
-                uow.commit()
-                raise AuthenticationFailed()  # as for an unknown address: see throttle
+            refuse_while_locked(ctx, uow, account, password, action="account.login", kind="account")
             if not ctx.hasher.verify(account.password_hash, password):
-                failures = account.failed_logins + 1
-                locked_until = after_failure(failures, ctx.settings, now)
-                uow.accounts.replace(
-                    account, account.changed(failed_logins=failures, locked_until=locked_until)
+                lock_end = count_failed_login(
+                    ctx, uow, uow.accounts.replace, account, action="account.login", kind="account"
                 )
-                record(ctx, uow, account, "account.login", "account", account.id, outcome="failure")
-                if locked_until is not None and lock_starts(failures, ctx.settings):
+                if lock_end is not None:
                     queue_mail(
                         ctx,
                         uow,
                         MessageCause.ACCOUNT_LOCKED,
                         to=account.email.value,
                         account=account,
-                        failures=failures,
-                        until=format_datetime(locked_until),
+                        failures=ctx.settings.failures_before_lock,
+                        until=format_datetime(lock_end),
                     )
                 uow.commit()
                 raise AuthenticationFailed()

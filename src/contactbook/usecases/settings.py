@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import attrs
 
+from contactbook.domain.lockout import LockoutRule
+
 AUDIT_KEY_MIN_BYTES = 32
 
 __all__ = ["Settings"]
@@ -78,6 +80,11 @@ class Settings:
                 raise ValueError(
                     f"audit key {key_id!r} is shorter than {AUDIT_KEY_MIN_BYTES} bytes"
                 )
+
+    @property
+    def lockout(self) -> LockoutRule:
+        """The login throttle's rule (:mod:`contactbook.domain.lockout`)."""
+        return LockoutRule(self.failures_before_lock, self.max_lock)
 
     @property
     def audit_key(self) -> tuple[str, bytes] | None:

@@ -6,7 +6,7 @@ members who enrolled one — and for every member when
 principal that may only enroll (``enroll_totp`` / ``confirm_totp``). Each
 enrollment comes with 10 single-use recovery codes, stored only as password
 hashes. Wrong passwords, TOTP codes and recovery codes all count towards the
-lock of ``usecases.throttle``; every login attempt is audited.
+lock of ``domain.lockout``; every login attempt is audited.
 
 There are no shared or default accounts: ``bootstrap_admin`` works only while no
 staff member exists, and every other account is created by an admin for one
@@ -43,4 +43,3 @@ class Staff(StaffAdministration, StaffSignIn, StaffSecondFactor, StaffPasswordRe
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._dummy_hash: str | None = None

@@ -1,9 +1,8 @@
 """Staff sign-in: password, then the second factor; the lock after repeated failures
-(:mod:`contactbook.usecases._support.throttle`) answers like an unknown username."""
+(:mod:`contactbook.domain.lockout`) answers like an unknown username."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from contactbook.domain.message import MessageCause
@@ -17,7 +16,11 @@ from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.notifications import queue_mail
 from contactbook.usecases._support.recording import record
 from contactbook.usecases._support.second_factor import accept_code
-from contactbook.usecases._support.throttle import after_failure, is_locked, lock_starts
+from contactbook.usecases._support.sign_in import (
+    count_failed_login,
+    refuse_while_locked,
+    verify_nothing,
+)
 from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.principals import StaffPrincipal
 from contactbook.usecases.staff.members import (
@@ -26,22 +29,11 @@ from contactbook.usecases.staff.members import (
 
 __all__ = ["StaffSignIn"]
 
-_DUMMY = "timing-equaliser-not-a-password"
-
 
 class StaffSignIn:
     """``book.staff``: signing in."""
 
     _ctx: Context
-
-    _dummy_hash: str | None = None
-
-    def _verify_nothing(self, password: str) -> None:
-        """One password verification against a dummy hash (made once), so an unknown
-        username takes as long as a known one."""
-        if self._dummy_hash is None:
-            self._dummy_hash = self._ctx.hasher.hash(_DUMMY)
-        self._ctx.hasher.verify(self._dummy_hash, password)
 
     @use_case()
     def authenticate(
@@ -54,7 +46,7 @@ class StaffSignIn:
         but a second factor is needed and none was given — not counted as a
         failure; ``totp_invalid`` for a wrong, reused or expired code — counted),
         and ``authentication_failed`` while locked too (the member is mailed when the
-        lock starts: see :mod:`contactbook.usecases._support.throttle`). With
+        lock starts: see :mod:`contactbook.domain.lockout`). With
         ``require_staff_totp`` and no enrollment yet, the principal has
         ``totp_enrollment_required=True``.
         """
@@ -64,17 +56,13 @@ class StaffSignIn:
         with ctx.uow() as uow:
             member = uow.staff.by_username(login)
             if member is None or not member.active:
-                self._verify_nothing(password)
+                verify_nothing(ctx.hasher, password)
                 record(ctx, uow, None, "staff.login", "staff", None, outcome="failure")
                 uow.commit()
                 raise AuthenticationFailed()
-            if is_locked(member.locked_until, now):
-                self._verify_nothing(password)  # as slow as any other refusal
-                record(ctx, uow, member, "staff.login", "staff", member.id, outcome="locked")
-                uow.commit()
-                raise AuthenticationFailed()  # as for an unknown username: see throttle
+            refuse_while_locked(ctx, uow, member, password, action="staff.login", kind="staff")
             if not ctx.hasher.verify(member.password_hash, password):
-                self._count_failure(uow, member, now, "failure")
+                self._count_failure(uow, member, "failure")
                 uow.commit()
                 raise AuthenticationFailed()
             changes: dict[str, Any] = {}
@@ -88,7 +76,7 @@ class StaffSignIn:
                     raise AuthenticationFailed("totp_required")
                 checked = accept_code(totp_provider(ctx), ctx.hasher, member.totp, totp_code, now)
                 if checked is None:
-                    self._count_failure(uow, member, now, "totp_failure")
+                    self._count_failure(uow, member, "totp_failure")
                     uow.commit()
                     raise AuthenticationFailed("totp_invalid")
                 changes["totp"], factor = checked
@@ -119,15 +107,12 @@ class StaffSignIn:
             session_version=member.session_version,
         )
 
-    def _count_failure(
-        self, uow: UnitOfWork, member: StaffMember, now: datetime, outcome: str
-    ) -> None:
+    def _count_failure(self, uow: UnitOfWork, member: StaffMember, outcome: str) -> None:
         ctx = self._ctx
-        failures = member.failed_logins + 1
-        locked_until = after_failure(failures, ctx.settings, now)
-        uow.staff.replace(member, member.changed(failed_logins=failures, locked_until=locked_until))
-        record(ctx, uow, member, "staff.login", "staff", member.id, outcome=outcome)
-        if locked_until is not None and lock_starts(failures, ctx.settings) and member.email:
+        lock_end = count_failed_login(
+            ctx, uow, uow.staff.replace, member, action="staff.login", kind="staff", outcome=outcome
+        )
+        if lock_end is not None and member.email:
             queue_mail(
                 ctx,
                 uow,
@@ -136,6 +121,6 @@ class StaffSignIn:
                 account=None,
                 name=member.name,
                 username=member.username,
-                failures=failures,
-                until=format_datetime(locked_until),
+                failures=ctx.settings.failures_before_lock,
+                until=format_datetime(lock_end),
             )
