@@ -861,7 +861,7 @@ def test_a_deactivated_member_may_do_nothing(use_case: str) -> None:
             member = uow.staff.get(owner.staff_id)
             assert member is not None
             # closed in storage: for the Agency admin the use cases keep the last one open
-            uow.staff.replace(member, member.changed(active=False))
+            uow.staff.replace(member, member.deactivated())
             uow.commit()
         with pytest.raises(errors.NotFound):
             row.call(world, owner)

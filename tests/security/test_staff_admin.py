@@ -241,7 +241,7 @@ def test_session_valid_is_false_for_strangers_and_deactivated(make_book: BookFac
     with book.storage.unit_of_work() as uow:
         member = uow.staff.get(world.li)
         assert member is not None
-        uow.staff.replace(member, member.changed(active=False))
+        uow.staff.replace(member, member.deactivated())
         uow.commit()
     assert not book.staff.session_valid(contactbook.StaffPrincipal(world.li))
 

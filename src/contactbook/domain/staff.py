@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 from contactbook.domain.identifiers import EmailAddress
 from contactbook.domain.lockout import Lockable
+from contactbook.domain.versioning import next_version
 
 __all__ = ["Role", "StaffMember", "TotpFactor"]
 
@@ -78,5 +78,76 @@ class StaffMember(Lockable):
         """Whether this member's scope includes ``facility_code``."""
         return self.is_agency or self.facility_code == facility_code
 
-    def changed(self, **changes: Any) -> StaffMember:
-        return attrs.evolve(self, version=self.version + 1, **changes)
+    def signed_in(
+        self, *, totp: TotpFactor | None = None, rehashed: str | None = None
+    ) -> StaffMember:
+        """A successful login: the failure count starts again; ``totp`` is the factor
+        after the code it accepted (its step, or a recovery code spent), ``rehashed``
+        the password hash when the hasher's parameters changed."""
+        return next_version(
+            self,
+            failed_logins=0,
+            locked_until=None,
+            totp=totp or self.totp,
+            password_hash=rehashed or self.password_hash,
+        )
+
+    def with_roles(self, roles: frozenset[Role]) -> StaffMember:
+        return next_version(self, roles=roles)
+
+    def deactivated(self) -> StaffMember:
+        """Closed (the person left): sessions end, a started reset is cancelled."""
+        return next_version(
+            self,
+            active=False,
+            session_version=self.session_version + 1,
+            reset_token_hash=None,
+            reset_expires_at=None,
+        )
+
+    def reactivated(self) -> StaffMember:
+        return next_version(self, active=True)
+
+    def touched(self) -> StaffMember:
+        """The same member, its version moved on: written alongside another member's
+        change so that two concurrent changes relying on it conflict."""
+        return next_version(self)
+
+    def enrolling(self, factor: TotpFactor) -> StaffMember:
+        """A new factor pending until a code of it is confirmed; the confirmed one
+        stays in force meanwhile."""
+        return next_version(self, totp_pending=factor)
+
+    def factor_confirmed(self, step: int) -> StaffMember:
+        """The pending factor confirmed at ``step``; replacing a confirmed one ends the
+        member's other sessions."""
+        if self.totp_pending is None:
+            raise ValueError("no factor pending")
+        return next_version(
+            self,
+            totp=attrs.evolve(self.totp_pending, last_step=step),
+            totp_pending=None,
+            session_version=self.session_version + (1 if self.totp is not None else 0),
+        )
+
+    def factor_cleared(self) -> StaffMember:
+        """No second factor any more (lost): sessions end, the member enrolls again."""
+        return next_version(
+            self, totp=None, totp_pending=None, session_version=self.session_version + 1
+        )
+
+    def reset_started(self, token_hash: str, expires_at: datetime) -> StaffMember:
+        return next_version(self, reset_token_hash=token_hash, reset_expires_at=expires_at)
+
+    def password_reset(self, password_hash: str) -> StaffMember:
+        """The member chose a new password with a reset token: the token is spent,
+        the failure count starts again and every other session ends."""
+        return next_version(
+            self,
+            password_hash=password_hash,
+            reset_token_hash=None,
+            reset_expires_at=None,
+            failed_logins=0,
+            locked_until=None,
+            session_version=self.session_version + 1,
+        )

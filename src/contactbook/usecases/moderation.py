@@ -309,12 +309,13 @@ class Moderation:
             author = uow.accounts.get(post.author_id)
             if author is not None:
                 policy = facility.policy
-                rejections = author.rejected_posts + 1
-                changes: dict[str, object] = {"rejected_posts": rejections}
-                if rejections >= policy.rejections_before_suspension:
-                    until = add_months(now, policy.suspension_months)
-                    changes = {"rejected_posts": 0, "posting_suspended_until": until}
-                uow.accounts.replace(author, author.changed(**changes))
+                counted = author.post_rejected(
+                    rejections_before_suspension=policy.rejections_before_suspension,
+                    suspended_until=add_months(now, policy.suspension_months),
+                )
+                uow.accounts.replace(author, counted)
+                until = counted.posting_suspended_until
+                suspended = until is not None and until != author.posting_suspended_until
                 queue_mail(
                     ctx,
                     uow,
@@ -326,7 +327,7 @@ class Moderation:
                     reason=label(after.rejection_reason) if after.rejection_reason else "",
                     note=after.rejection_note or "-",
                 )
-                if "posting_suspended_until" in changes:
+                if suspended and until is not None:
                     record(
                         ctx,
                         uow,

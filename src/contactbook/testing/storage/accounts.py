@@ -10,6 +10,7 @@ import pytest
 
 from contactbook.domain.account import AccountStatus, TokenPurpose
 from contactbook.domain.identifiers import EmailAddress, MobileNumber, NationalId, PhoneNumber
+from contactbook.domain.versioning import next_version
 from contactbook.errors import Conflict
 from contactbook.ports.storage import Storage
 from contactbook.testing.storage.builders import (
@@ -48,7 +49,7 @@ _ACCOUNTS_KIND = Kind(
         national_id=NationalId.parse("E123456783"),
         email=EmailAddress.parse("someone.else@example.com.tw"),
     ),
-    changed=lambda account: account.changed(name="張美樺"),
+    changed=lambda account: next_version(account, name="張美樺"),
 )
 
 _TOKENS_KIND = Kind(

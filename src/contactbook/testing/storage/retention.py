@@ -11,6 +11,7 @@ import pytest
 
 from contactbook.domain.message import Message, MessageStatus
 from contactbook.domain.post import PostStatus
+from contactbook.domain.versioning import next_version
 from contactbook.errors import Conflict, NotFound
 from contactbook.ports.storage import Storage
 from contactbook.testing.storage.builders import (
@@ -159,7 +160,7 @@ class RetentionContract(StorageFixtures):
         _seed_wang_belongings(world)
         stale = make_account()
         with world.unit_of_work() as uow:
-            uow.accounts.replace(stale, stale.changed(name="王曉明"))
+            uow.accounts.replace(stale, next_version(stale, name="王曉明"))
             uow.commit()
         with world.unit_of_work() as uow, pytest.raises(Conflict) as caught:
             uow.accounts.remove(stale)

@@ -7,6 +7,7 @@ import attrs
 
 from contactbook.domain.identifiers import EmailAddress
 from contactbook.domain.staff import Role, TotpFactor
+from contactbook.domain.versioning import next_version
 from contactbook.ports.storage import Storage
 from contactbook.testing.storage.builders import (
     AGENCY_STAFF,
@@ -35,7 +36,7 @@ _STAFF_KIND = Kind(
     "staff",
     make=lambda: make_staff("staff-huang", name="黃建國"),
     same_key=lambda member: attrs.evolve(member, username="someone-else"),
-    changed=lambda member: member.changed(name="黃建華"),
+    changed=lambda member: next_version(member, name="黃建華"),
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from contactbook.domain.versioning import next_version
 from contactbook.ports.storage import Storage
 from contactbook.testing.storage.builders import (
     ACCOUNT,
@@ -51,7 +52,7 @@ class UnitOfWorkContract(StorageFixtures):
         with world.unit_of_work() as uow:
             account = uow.accounts.get(ACCOUNT)
             assert account is not None
-            uow.accounts.replace(account, account.changed(name="王曉明"))
+            uow.accounts.replace(account, next_version(account, name="王曉明"))
         with world.unit_of_work() as uow:
             assert uow.accounts.get(ACCOUNT) == make_account()
 

@@ -154,7 +154,7 @@ def use_token(ctx: Context, uow: UnitOfWork, raw: str, purpose: TokenPurpose) ->
     account = uow.accounts.get(token.account_id)
     if account is None or account.status is AccountStatus.CLOSED:
         raise InvalidToken()
-    uow.tokens.replace(token, attrs.evolve(token, used_at=now))
+    uow.tokens.replace(token, token.used(now))
     return account
 
 
@@ -180,15 +180,7 @@ def set_password(ctx: Context, uow: UnitOfWork, account: FamilyMember, password:
         max_length=ctx.settings.password_max,
         context=(account.email.local_part, account.national_id.value),
     )
-    uow.accounts.replace(
-        account,
-        account.changed(
-            password_hash=ctx.hasher.hash(checked),
-            session_version=account.session_version + 1,
-            failed_logins=0,
-            locked_until=None,
-        ),
-    )
+    uow.accounts.replace(account, account.password_set(ctx.hasher.hash(checked)))
     # A reset link mailed before the change must not reset the new password.
     uow.tokens.revoke_unused(account.id, TokenPurpose.RESET_PASSWORD, ctx.now())
     queue_mail(ctx, uow, MessageCause.PASSWORD_CHANGED, to=account.email.value, account=account)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
+import attrs
+
+from contactbook.domain.account import UNCHANGED, Unchanged
 from contactbook.domain.identifiers import MobileNumber, PhoneNumber
 from contactbook.domain.text import clean_line
 from contactbook.usecases._support import access
@@ -14,7 +16,6 @@ from contactbook.usecases._support.use_case import use_case
 from contactbook.usecases.accounts.common import (
     ProfileView,
     profile_view,
-    replaced,
 )
 from contactbook.usecases.forms import ProfileChanges
 from contactbook.usecases.personal_data import RequestKind, export_archive, file_request
@@ -38,22 +39,30 @@ class AccountProfile:
     @use_case(acts_for="principal")
     def update_profile(self, principal: FamilyPrincipal, changes: ProfileChanges) -> ProfileView:
         ctx = self._ctx
-        updates: dict[str, Any] = {}
-        if changes.name is not None:
-            updates["name"] = clean_line(changes.name, field="name", max_chars=50)
+        name = (
+            None if changes.name is None else clean_line(changes.name, field="name", max_chars=50)
+        )
+        mobile: MobileNumber | Unchanged | None = UNCHANGED
         if changes.mobile is not None:
-            updates["mobile"] = (
-                MobileNumber.parse(changes.mobile) if changes.mobile.strip() else None
-            )
+            mobile = MobileNumber.parse(changes.mobile) if changes.mobile.strip() else None
+        phone: PhoneNumber | Unchanged | None = UNCHANGED
         if changes.phone is not None:
-            updates["phone"] = PhoneNumber.parse(changes.phone) if changes.phone.strip() else None
-        if changes.notify_delivery is not None:
-            updates["notify_delivery"] = changes.notify_delivery
-        if changes.notify_notices is not None:
-            updates["notify_notices"] = changes.notify_notices
+            phone = PhoneNumber.parse(changes.phone) if changes.phone.strip() else None
+        given = [
+            f.name for f in attrs.fields(ProfileChanges) if getattr(changes, f.name) is not None
+        ]
         with ctx.uow() as uow:
             account = access.family(uow, principal)
-            after = replaced(uow, account, account.changed(**updates)) if updates else account
+            after = account
+            if given:
+                after = account.with_profile(
+                    name=name,
+                    mobile=mobile,
+                    phone=phone,
+                    notify_delivery=changes.notify_delivery,
+                    notify_notices=changes.notify_notices,
+                )
+                uow.accounts.replace(account, after)
             record(
                 ctx,
                 uow,
@@ -61,7 +70,7 @@ class AccountProfile:
                 "account.update_profile",
                 "account",
                 account.id,
-                details={"fields": ",".join(sorted(updates))},
+                details={"fields": ",".join(sorted(given))},
             )
             uow.commit()
         return profile_view(after)

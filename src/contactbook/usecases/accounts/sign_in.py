@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from contactbook.domain.account import (
     AccountStatus,
-    Consent,
 )
 from contactbook.domain.identifiers import EmailAddress
 from contactbook.domain.message import MessageCause
@@ -75,11 +72,11 @@ class AccountSignIn:
                     )
                 uow.commit()
                 raise AuthenticationFailed()
-            changes: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+            rehashed = None
             if ctx.hasher.needs_rehash(account.password_hash):
-                changes["password_hash"] = ctx.hasher.hash(password)
-            if account.failed_logins or account.locked_until or "password_hash" in changes:
-                account = replaced(uow, account, account.changed(**changes))
+                rehashed = ctx.hasher.hash(password)
+            if account.failed_logins or account.locked_until or rehashed:
+                account = replaced(uow, account, account.signed_in(rehashed=rehashed))
             if account.status is AccountStatus.UNVERIFIED:
                 record(
                     ctx, uow, account, "account.login", "account", account.id, outcome="unverified"
@@ -132,9 +129,7 @@ class AccountSignIn:
             if principal.session_version != account.session_version:
                 raise PermissionDenied("session_ended")
             if account.needs_consent(current):
-                account = replaced(
-                    uow, account, account.changed(consent=Consent(current, ctx.now()))
-                )
+                account = replaced(uow, account, account.consented(current, ctx.now()))
             record(
                 ctx,
                 uow,

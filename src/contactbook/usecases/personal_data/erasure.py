@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import attrs
 
-from contactbook.domain.account import AccountStatus, FamilyMember
+from contactbook.domain.account import FamilyMember
 from contactbook.domain.application import (
     ApplicationRejectionReason,
     ApplicationStatus,
@@ -91,12 +91,7 @@ def stop_processing(
                     version=message.version + 1,
                 ),
             )
-    closed = account.changed(
-        status=AccountStatus.CLOSED,
-        session_version=account.session_version + 1,
-        notify_delivery=False,
-        notify_notices=False,
-    )
+    closed = account.closed()
     uow.accounts.replace(account, closed)
     return closed
 
@@ -142,16 +137,11 @@ def erase_account(uow: UnitOfWork, account: FamilyMember) -> list[str]:
         )
     uow.accounts.replace(
         account,
-        account.changed(
-            name=mask_name(account.name),
+        account.erased(
+            masked_name=mask_name(account.name),
             national_id=NationalId.erased(new_id()[:15]),
             email=EmailAddress.parse(f"erased-{new_id()}@{ERASED_EMAIL_DOMAIN}"),
             birth_date=ERASED_BIRTH_DATE,
-            phone=None,
-            mobile=None,
-            password_hash="",
-            failed_logins=0,
-            locked_until=None,
         ),
     )
     return keys

@@ -114,7 +114,7 @@ def file_request(ctx: Context, principal: FamilyPrincipal, kind: RequestKind) ->
             return existing
         due = due_date(ctx, now)
         if kind is RequestKind.DELETION and account.deletion_requested_at is None:
-            uow.accounts.replace(account, account.changed(deletion_requested_at=now))
+            uow.accounts.replace(account, account.deletion_requested(now))
         record(
             ctx,
             uow,

@@ -4,7 +4,6 @@ reopening them, and the break glass for the Agency's only administrator."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from contactbook.domain.staff import Role
 from contactbook.domain.text import clean_text
@@ -156,7 +155,7 @@ class StaffAdministration:
             raise ValidationError("roles_required", fields={"roles": "roles_required"})
         with ctx.uow() as uow:
             acting, member = managed(uow, admin, staff_id)
-            changed = member.changed(roles=role_set)
+            changed = member.with_roles(role_set)
             replace_keeping_an_agency_admin(uow, member, changed)
             record(
                 ctx,
@@ -191,14 +190,7 @@ class StaffAdministration:
             acting, member = managed(uow, admin, staff_id)
             if member.active == active:
                 raise Conflict("staff_active" if active else "staff_inactive")
-            changes: dict[str, Any] = {"active": active}
-            if not active:
-                changes.update(
-                    session_version=member.session_version + 1,
-                    reset_token_hash=None,
-                    reset_expires_at=None,
-                )
-            changed = member.changed(**changes)
+            changed = member.reactivated() if active else member.deactivated()
             replace_keeping_an_agency_admin(uow, member, changed)
             action = "staff.reactivate" if active else "staff.deactivate"
             record(ctx, uow, acting, action, "staff", member.id, facility_code=member.facility_code)

@@ -116,7 +116,7 @@ def replace_keeping_an_agency_admin(
         if not remaining:
             raise Conflict("last_agency_admin")
         for other in remaining:
-            uow.staff.replace(other, other.changed())
+            uow.staff.replace(other, other.touched())
     uow.staff.replace(member, changed)
 
 
@@ -200,7 +200,7 @@ def clear_factor(ctx: Context, uow: UnitOfWork, member: StaffMember) -> None:
         raise Conflict("totp_not_enrolled")
     uow.staff.replace(
         member,
-        member.changed(totp=None, totp_pending=None, session_version=member.session_version + 1),
+        member.factor_cleared(),
     )
     if member.email is not None:
         queue_mail(

@@ -46,10 +46,7 @@ class StaffPasswordReset:
                 raise Conflict("staff_inactive")
             uow.staff.replace(
                 member,
-                member.changed(
-                    reset_token_hash=ctx.tokens.digest(token),
-                    reset_expires_at=now + ctx.settings.reset_token_ttl,
-                ),
+                member.reset_started(ctx.tokens.digest(token), now + ctx.settings.reset_token_ttl),
             )
             base = ctx.settings.base_url.rstrip("/")
             link = f"{base}/staff/reset-password?staff={member.id}&token={token}"
@@ -109,14 +106,7 @@ class StaffPasswordReset:
             )
             uow.staff.replace(
                 member,
-                member.changed(
-                    password_hash=ctx.hasher.hash(checked),
-                    reset_token_hash=None,
-                    reset_expires_at=None,
-                    failed_logins=0,
-                    locked_until=None,
-                    session_version=member.session_version + 1,
-                ),
+                member.password_reset(ctx.hasher.hash(checked)),
             )
             if member.email is not None:
                 queue_mail(

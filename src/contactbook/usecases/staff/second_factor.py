@@ -3,8 +3,6 @@ admin clearing the factor of a member who lost it."""
 
 from __future__ import annotations
 
-import attrs
-
 from contactbook.errors import (
     Conflict,
     ValidationError,
@@ -40,7 +38,7 @@ class StaffSecondFactor:
         factor, codes = new_factor(totp, ctx.hasher)
         with ctx.uow() as uow:
             member = acting_member(uow, staff, current_session=True)
-            uow.staff.replace(member, member.changed(totp_pending=factor))
+            uow.staff.replace(member, member.enrolling(factor))
             record(ctx, uow, member, "staff.enroll_totp", "staff", member.id)
             uow.commit()
         uri = totp.provisioning_uri(
@@ -69,11 +67,7 @@ class StaffSecondFactor:
                 uow.commit()
                 raise ValidationError("totp_invalid", fields={"code": "totp_invalid"})
             replacing = member.totp is not None
-            confirmed = member.changed(
-                totp=attrs.evolve(pending, last_step=step),
-                totp_pending=None,
-                session_version=member.session_version + (1 if replacing else 0),
-            )
+            confirmed = member.factor_confirmed(step)
             uow.staff.replace(member, confirmed)
             record(
                 ctx,

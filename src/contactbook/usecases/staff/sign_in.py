@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from contactbook.domain.message import MessageCause
-from contactbook.domain.staff import StaffMember
+from contactbook.domain.staff import StaffMember, TotpFactor
 from contactbook.domain.time import format_datetime
 from contactbook.errors import (
     AuthenticationFailed,
@@ -65,7 +63,7 @@ class StaffSignIn:
                 self._count_failure(uow, member, "failure")
                 uow.commit()
                 raise AuthenticationFailed()
-            changes: dict[str, Any] = {}
+            used_factor: TotpFactor | None = None
             factor = "password"
             if member.totp is not None:
                 if totp_code is None or not totp_code.strip():
@@ -79,17 +77,16 @@ class StaffSignIn:
                     self._count_failure(uow, member, "totp_failure")
                     uow.commit()
                     raise AuthenticationFailed("totp_invalid")
-                changes["totp"], factor = checked
+                used_factor, factor = checked
             enrollment_required = member.totp is None and ctx.settings.require_staff_totp
+            rehashed = None
             if ctx.hasher.needs_rehash(member.password_hash):
-                changes["password_hash"] = ctx.hasher.hash(password)
-            if member.failed_logins or member.locked_until:
-                changes.update(failed_logins=0, locked_until=None)
-            if changes:
-                uow.staff.replace(member, member.changed(**changes))
+                rehashed = ctx.hasher.hash(password)
+            if used_factor or rehashed or member.failed_logins or member.locked_until:
+                uow.staff.replace(member, member.signed_in(totp=used_factor, rehashed=rehashed))
             details = {"factor": factor}
-            if factor == "recovery_code" and "totp" in changes:
-                details["recovery_codes_left"] = str(len(changes["totp"].recovery_code_hashes))
+            if factor == "recovery_code" and used_factor is not None:
+                details["recovery_codes_left"] = str(len(used_factor.recovery_code_hashes))
             record(
                 ctx,
                 uow,
