@@ -10,7 +10,7 @@ import attrs
 from contactbook.domain.files import StoredFile
 from contactbook.domain.relationship import Relationship, Service
 from contactbook.domain.text import clean_text
-from contactbook.domain.versioning import require_version
+from contactbook.domain.versioning import next_version, require_version
 from contactbook.errors import Conflict, ValidationError
 
 __all__ = [
@@ -93,6 +93,10 @@ class ServiceApplication:
             reviewer_id=by,
             version=self.version + 1,
         )
+
+    def erased(self) -> ServiceApplication:
+        """Its personal data erased: no evidence, no note; status and dates stay."""
+        return next_version(self, evidence=(), rejection_note="")
 
     def reject(
         self, reason: ApplicationRejectionReason, note: str, *, by: str, at: datetime, version: int

@@ -7,6 +7,7 @@ import enum
 import attrs
 
 from contactbook.domain.files import InspectionContext
+from contactbook.domain.versioning import next_version
 
 __all__ = [
     "DOCUMENTS_PROFILE",
@@ -80,3 +81,6 @@ class Facility:
     is_juvenile: bool = False
     policy: FacilityPolicy = FacilityPolicy()
     version: int = 1
+
+    def with_policy(self, policy: FacilityPolicy) -> Facility:
+        return next_version(self, policy=policy)

@@ -8,6 +8,7 @@ import attrs
 
 from contactbook.domain.facility import Restriction
 from contactbook.domain.identifiers import CallNumber
+from contactbook.domain.versioning import next_version
 
 __all__ = ["Inmate"]
 
@@ -36,6 +37,10 @@ class Inmate:
     @property
     def is_current(self) -> bool:
         return self.left_at is None
+
+    def left(self, at: datetime) -> Inmate:
+        """Released or transferred: no longer current at its facility."""
+        return next_version(self, left_at=at)
 
     def active_restrictions(self, excluded: frozenset[Restriction]) -> frozenset[Restriction]:
         """The restrictions that close the contact book under a facility's policy."""

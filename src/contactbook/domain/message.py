@@ -7,6 +7,8 @@ from datetime import datetime
 
 import attrs
 
+from contactbook.domain.versioning import next_version
+
 __all__ = ["Channel", "Message", "MessageCause", "MessageStatus"]
 
 
@@ -90,6 +92,25 @@ class Message:
             last_error="",
             version=self.version + 1,
         )
+
+    def requeued(self) -> Message:
+        """A failed message put back in the queue (an admin's retry)."""
+        return next_version(self, status=MessageStatus.PENDING, next_attempt_at=None)
+
+    def lease_released(self, next_attempt_at: datetime | None) -> Message:
+        """Given back by a dispatcher that did not get to it: due as it was before."""
+        return next_version(self, next_attempt_at=next_attempt_at)
+
+    def abandoned(self, reason: str) -> Message:
+        """Never to be sent (its account closed): failed, with ``reason``."""
+        return next_version(
+            self, status=MessageStatus.FAILED, next_attempt_at=None, last_error=reason
+        )
+
+    def erased(self, masked_destination: str) -> Message:
+        """Its personal data erased: the destination masked, nothing of the text kept
+        (the log body included)."""
+        return next_version(self, destination=masked_destination, subject="", body="", log_body="")
 
     def attempt_failed(self, error: str, *, retry_at: datetime | None) -> Message:
         """Record a failed attempt: retry later, or fail for good when ``retry_at`` is None.

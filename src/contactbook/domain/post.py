@@ -9,7 +9,7 @@ import attrs
 
 from contactbook.domain.application import require_reason_note
 from contactbook.domain.files import StoredFile
-from contactbook.domain.versioning import require_version
+from contactbook.domain.versioning import next_version, require_version
 from contactbook.errors import Conflict
 
 __all__ = ["COUNTING_STATUSES", "FamilyPost", "PostRejectionReason", "PostStatus"]
@@ -81,6 +81,12 @@ class FamilyPost:
             decided_at=at,
             reviewer_id=by,
             version=self.version + 1,
+        )
+
+    def erased(self) -> FamilyPost:
+        """Its personal data erased: no text, no attachments; status and dates stay."""
+        return next_version(
+            self, title="", body="", attachments=(), flagged_keywords=(), rejection_note=""
         )
 
     def reject(

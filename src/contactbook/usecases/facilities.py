@@ -93,9 +93,7 @@ class Facilities:
             if facility is None:
                 raise NotFound("facility_not_found")
             access.require_scope(member, code)
-            uow.facilities.replace(
-                facility, attrs.evolve(facility, policy=policy, version=facility.version + 1)
-            )
+            uow.facilities.replace(facility, facility.with_policy(policy))
             record(ctx, uow, member, "facility.set_policy", "facility", code)
             uow.commit()
         return policy

@@ -12,6 +12,7 @@ from contactbook.domain.inmate import Inmate
 from contactbook.domain.masking import mask_name
 from contactbook.domain.staff import Role
 from contactbook.domain.text import clean_line
+from contactbook.domain.versioning import next_version
 from contactbook.errors import ContactBookError, NotFound, PermissionDenied, ValidationError
 from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases._support import access
@@ -184,9 +185,7 @@ class Inmates:
                     )
                     added += 1
                 elif any(getattr(existing, k) != v for k, v in fields.items()):
-                    uow.inmates.replace(
-                        existing, attrs.evolve(existing, version=existing.version + 1, **fields)
-                    )
+                    uow.inmates.replace(existing, next_version(existing, **fields))
                     updated += 1
             departed = [inmate for number, inmate in current.items() if number not in seen]
             for inmate in departed:

@@ -182,12 +182,7 @@ class Messages:
                 raise Conflict("not_failed")
             uow.messages.replace(
                 message,
-                attrs.evolve(
-                    message,
-                    status=MessageStatus.PENDING,
-                    next_attempt_at=None,
-                    version=message.version + 1,
-                ),
+                message.requeued(),
             )
             record(ctx, uow, member, "message.retry", "message", message.id)
             uow.commit()
@@ -305,11 +300,7 @@ class Messages:
                 if row is not None and row.version == claimed.version:
                     uow.messages.replace(
                         row,
-                        attrs.evolve(
-                            row,
-                            next_attempt_at=original.next_attempt_at,
-                            version=row.version + 1,
-                        ),
+                        row.lease_released(original.next_attempt_at),
                     )
             uow.commit()
 

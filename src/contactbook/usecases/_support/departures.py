@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import MessageCause
 from contactbook.domain.post import FamilyPost
@@ -45,7 +43,7 @@ def expire_post(ctx: Context, uow: UnitOfWork, post: FamilyPost, now: datetime) 
 
 def inmate_left(ctx: Context, uow: UnitOfWork, inmate: Inmate, now: datetime) -> None:
     """Mark the inmate as gone: grants end, pending posts expire."""
-    uow.inmates.replace(inmate, attrs.evolve(inmate, left_at=now, version=inmate.version + 1))
+    uow.inmates.replace(inmate, inmate.left(now))
     for grant in uow.grants.active_for_inmate(inmate.id):
         uow.grants.replace(grant, grant.end("inmate_left", now))
     for post in uow.posts.pending_for_inmate(inmate.id):

@@ -7,8 +7,6 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
-import attrs
-
 from contactbook.domain.account import FamilyMember
 from contactbook.domain.application import (
     ApplicationRejectionReason,
@@ -83,13 +81,7 @@ def stop_processing(
         if message.status is MessageStatus.PENDING:
             uow.messages.replace(
                 message,
-                attrs.evolve(
-                    message,
-                    status=MessageStatus.FAILED,
-                    next_attempt_at=None,
-                    last_error="account_closed",
-                    version=message.version + 1,
-                ),
+                message.abandoned("account_closed"),
             )
     closed = account.closed()
     uow.accounts.replace(account, closed)
@@ -105,23 +97,13 @@ def erase_account(uow: UnitOfWork, account: FamilyMember) -> list[str]:
             keys.extend(stored_keys(application.evidence))
             uow.applications.replace(
                 application,
-                attrs.evolve(
-                    application, evidence=(), rejection_note="", version=application.version + 1
-                ),
+                application.erased(),
             )
     for post in posts_of(uow, account.id):
         keys.extend(stored_keys(post.attachments))
         uow.posts.replace(
             post,
-            attrs.evolve(
-                post,
-                title="",
-                body="",
-                attachments=(),
-                flagged_keywords=(),
-                rejection_note="",
-                version=post.version + 1,
-            ),
+            post.erased(),
         )
     for message in messages_of(uow, account.id):
         masked = (
@@ -131,9 +113,7 @@ def erase_account(uow: UnitOfWork, account: FamilyMember) -> list[str]:
         )
         uow.messages.replace(
             message,
-            attrs.evolve(
-                message, destination=masked, subject="", body="", version=message.version + 1
-            ),
+            message.erased(masked),
         )
     uow.accounts.replace(
         account,
