@@ -478,8 +478,8 @@ class SqlAccountRepository:
         self._rows.replace_version(old, new)
 
     def remove(self, account: FamilyMember) -> None:
-        """Delete the account and its tokens, messages, posts, grants and applications,
-        children first (foreign keys), all or nothing (one SAVEPOINT)."""
+        """Children first (foreign keys), in one SAVEPOINT: a stale version leaves every
+        row in place."""
         connection = self._rows.connection
         posts = tables.posts.c
         with connection.begin_nested():
@@ -663,7 +663,6 @@ class SqlApplicationRepository:
     def list_by_applicant(
         self, applicant_id: str, *, after: After, limit: int
     ) -> Sequence[ServiceApplication]:
-        """Newest first by ``submitted_at``."""
         c = tables.applications.c
         return self._rows.all(
             keyset_page(
@@ -684,7 +683,6 @@ class SqlApplicationRepository:
         after: After,
         limit: int,
     ) -> Sequence[ServiceApplication]:
-        """Oldest first by ``submitted_at``; ``facility_codes`` None means all."""
         c = tables.applications.c
         statement = self._rows.select().where(_among(c.facility_code, facility_codes))
         if status is not None:
@@ -922,7 +920,6 @@ class SqlPostRepository:
     def list_by_author(
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[FamilyPost]:
-        """Newest first by ``submitted_at``."""
         c = tables.posts.c
         statement = self._rows.select().where(c.author_id == author_id)
         if status is not None:
@@ -976,7 +973,6 @@ class SqlPostRepository:
         after: After,
         limit: int,
     ) -> Sequence[FamilyPost]:
-        """Oldest first by ``submitted_at``; ``submitted_to`` is exclusive."""
         return self._rows.all(
             post_queue_statement(
                 facility_codes=facility_codes,
@@ -1040,13 +1036,12 @@ class SqlPostRepository:
         ]
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
-        """The newest PENDING or APPROVED post of this author to this inmate."""
         return self._rows.first_of(
             _latest_counting_statement(), {"author": author_id, "inmate": inmate_id}
         )
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
-        """PENDING posts whose review deadline is at or before ``now``, earliest first."""
+        """Earliest deadline first, as ``ix_posts_due`` reads them."""
         _require_limit(limit)
         c = tables.posts.c
         return self._rows.all(
@@ -1068,7 +1063,6 @@ class SqlPostRepository:
     def approved_undelivered(
         self, facility_codes: frozenset[str] | None, *, after: After, limit: int
     ) -> Sequence[FamilyPost]:
-        """APPROVED, not yet delivered, oldest decision first (sorted by ``decided_at``)."""
         c = tables.posts.c
         statement = self._rows.select().where(
             c.status == PostStatus.APPROVED.value,
@@ -1082,7 +1076,6 @@ class SqlPostRepository:
     def ended_before(
         self, status: PostStatus, before: datetime, *, limit: int
     ) -> Sequence[FamilyPost]:
-        """Posts that reached their end in ``status`` before ``before``, oldest end first."""
         _require_limit(limit)
         column = _POST_END_COLUMNS.get(status)
         if column is None:
@@ -1097,7 +1090,8 @@ class SqlPostRepository:
         )
 
     def remove(self, post: FamilyPost) -> None:
-        """Delete the post; a revision of it stays, unlinked (all or nothing)."""
+        """The revision is unlinked and the post deleted in one SAVEPOINT: a stale
+        version leaves both as they were."""
         c = tables.posts.c
         connection = self._rows.connection
         with connection.begin_nested():
@@ -1231,8 +1225,6 @@ class SqlNoticeRepository:
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        """Live notices published by those facilities (None: all, Agency's included),
-        newest first; ``published_from`` inclusive, ``published_to`` exclusive."""
         c = tables.notices.c
         statement = self._rows.select().where(
             c.deleted_at.is_(None),
@@ -1254,8 +1246,6 @@ class SqlNoticeRepository:
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        """Live notices to everyone, to those facilities or to those inmates, newest first;
-        ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
         statement, values = _family_notices(facility_codes, inmate_ids, month, after, limit)
         return self._rows.every_of(statement, values)
 
@@ -1279,7 +1269,6 @@ class SqlNoticeRepository:
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
     ) -> Sequence[str]:
-        """The distinct ``YYYY-MM`` months with a live notice for this family, newest first."""
         c = tables.notices.c
         months = self._rows.connection.execute(
             select(c.published_month)
@@ -1402,10 +1391,8 @@ class SqlMessageRepository:
             raise Conflict("stale_version")
 
     def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
-        """PENDING messages due at ``now`` (no retry time, or one at or before ``now``),
-        oldest ``created_at`` first, row-locked until this unit of work ends; other
-        dispatchers skip locked rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL and
-        MariaDB/MySQL; SQLite serialises writers instead)."""
+        """``FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB/MySQL (``skip_locked``);
+        SQLite has no row locks, its ``BEGIN IMMEDIATE`` serialises dispatchers instead."""
         _require_limit(limit)
         c = tables.messages.c
         statement = (
@@ -1422,7 +1409,6 @@ class SqlMessageRepository:
         return self._rows.all(statement)
 
     def log_for(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
-        """SENT messages of one account, newest first by ``sent_at``."""
         c = tables.messages.c
         statement = self._rows.select().where(
             c.account_id == account_id, c.status == MessageStatus.SENT.value
@@ -1434,7 +1420,6 @@ class SqlMessageRepository:
     def list_for_facility(
         self, facility_code: str | None, *, after: After, limit: int
     ) -> Sequence[Message]:
-        """Messages about one facility's business (None: all), newest first by ``created_at``."""
         c = tables.messages.c
         statement = self._rows.select()
         if facility_code is not None:
@@ -1444,7 +1429,6 @@ class SqlMessageRepository:
         )
 
     def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
-        """Every message of one account, whatever its status, newest first by ``created_at``."""
         c = tables.messages.c
         statement = self._rows.select().where(c.account_id == account_id)
         return self._rows.all(
@@ -1452,7 +1436,6 @@ class SqlMessageRepository:
         )
 
     def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
-        """SENT or FAILED messages created before ``before``, oldest first."""
         _require_limit(limit)
         c = tables.messages.c
         finished = sorted((MessageStatus.SENT.value, MessageStatus.FAILED.value))
@@ -1512,8 +1495,7 @@ class SqlAuditRepository:
         """The transaction that read (and locked) the head, and the ``seq`` it read."""
 
     def append(self, event: AuditEvent) -> None:
-        """Add the event and move the head to it; ``Conflict("duplicate")`` if its
-        ``seq`` is taken (a caller that did not take its ``seq`` from :meth:`last`).
+        """Insert the event and move the head to it.
 
         The head only moves forward, so events added out of order (seeding, copying)
         still leave it at the highest ``seq``. Right after :meth:`last_link` (or
@@ -1620,7 +1602,6 @@ class SqlAuditRepository:
         limit: int,
         action: str | None = None,
     ) -> Sequence[AuditEvent]:
-        """Newest first by ``at``; ``since`` inclusive, ``until`` exclusive."""
         c = tables.audit.c
         statement = self._rows.select().where(_within(c.at, since, until))
         if actor_id is not None:
@@ -1634,7 +1615,7 @@ class SqlAuditRepository:
         )
 
     def in_order(self) -> Iterator[AuditEvent]:
-        """Every event by ``seq`` ascending, read in chunks while the unit of work is open."""
+        """Read in keyset chunks of ``_AUDIT_CHUNK`` events, never the whole table at once."""
         c = tables.audit.c
         last_seq: int | None = None
         while True:
@@ -1648,7 +1629,7 @@ class SqlAuditRepository:
             last_seq = chunk[-1].seq
 
     def head(self) -> tuple[int, str] | None:
-        """The ``audit_head`` row as it is (not locked); None while the chain is empty."""
+        """The ``audit_head`` row, read without locking it."""
         h = tables.audit_head.c
         row = self._rows.connection.execute(
             select(h.seq, h.hash).where(h.id == tables.AUDIT_HEAD_ID)

@@ -312,7 +312,7 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Roll back whatever was not committed and give the connection back."""
+        """Also gives the connection back to the pool."""
         try:
             self.rollback()
         finally:
@@ -325,7 +325,7 @@ class SqlAlchemyUnitOfWork:
         self._callbacks.clear()
 
     def rollback(self) -> None:
-        """Discard uncommitted changes and run the ``on_rollback`` callbacks once."""
+        """The ``on_rollback`` callbacks run once, even when the rollback itself fails."""
         connection = self.connection
         callbacks, self._callbacks = self._callbacks, []
         try:
@@ -334,12 +334,11 @@ class SqlAlchemyUnitOfWork:
             _run_all(callbacks)
 
     def on_rollback(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` if this unit of work ends without committing."""
         self.connection  # noqa: B018 - only inside the with block
         self._callbacks.append(callback)
 
     def stored_files(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
-        """Every file a row points to (see the port), read in chunks of ids and JSON."""
+        """Read as ``(id, JSON column)`` pairs in keyset chunks, never whole rows."""
         self.connection  # noqa: B018 - only inside the with block
         return iter(SqlStoredFiles(self))
 
