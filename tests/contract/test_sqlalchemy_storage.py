@@ -226,10 +226,10 @@ def test_lists_refuse_a_negative_limit(sqlite_storage: SqlAlchemyStorage) -> Non
 
 
 def test_audit_in_order_reads_past_one_chunk(sqlite_storage: SqlAlchemyStorage) -> None:
-    from contactbook.adapters.storage.sqlalchemy import repositories
+    from contactbook.adapters.storage.sqlalchemy.repositories import audit
     from contactbook.testing.storage_contract import make_audit_event
 
-    count = repositories._AUDIT_CHUNK + 3
+    count = audit._AUDIT_CHUNK + 3
     seed(sqlite_storage, *(make_audit_event(seq, at=at(seq)) for seq in range(1, count + 1)))
     with sqlite_storage.unit_of_work() as uow:
         seqs = [event.seq for event in uow.audit.in_order()]

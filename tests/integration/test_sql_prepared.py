@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage, tables
 from contactbook.adapters.storage.sqlalchemy.converter import POSTS
 from contactbook.adapters.storage.sqlalchemy.prepared import prepared, row_count
-from contactbook.adapters.storage.sqlalchemy.repositories import _insert_statement
+from contactbook.adapters.storage.sqlalchemy.repositories.rows import insert_statement
 from contactbook.domain.post import PostStatus
 from contactbook.errors import Conflict
 from contactbook.testing.storage_contract import STAFF, at, make_post, seed_world
@@ -105,7 +105,7 @@ def test_driver_errors_are_sqlalchemys_exceptions(storage: SqlAlchemyStorage) ->
     with storage.unit_of_work() as uow:
         assert uow.runs_on_driver
         connection = uow.connection
-        statement = _insert_statement(tables.posts, "sqlite")
+        statement = insert_statement(tables.posts, "sqlite")
         values = POSTS.to_row(orphan)
         compiled = prepared(statement, connection.dialect, tuple(values))
         assert compiled is not None
@@ -204,17 +204,17 @@ def test_list_pages_read_the_same_on_the_driver_path_and_through_sqlalchemy(
         make_notice(),
         make_notice("notice-2", published_at=at(5), attachments=()),
     )
-    from contactbook.adapters.storage.sqlalchemy import repositories
+    from contactbook.adapters.storage.sqlalchemy.repositories import rows
 
     driver_reads: list[str] = []
     for name in ("all_rows", "first_row"):
-        original = getattr(repositories, name)
+        original = getattr(rows, name)
 
         def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:
             driver_reads.append(_name)
             return _original(*args)
 
-        monkeypatch.setattr(repositories, name, counted)
+        monkeypatch.setattr(rows, name, counted)
     on_the_driver = _list_pages(storage)
     assert all(on_the_driver), "every page has rows"
     # Each of the eight reads ran on the driver (none fell back to SQLAlchemy).

@@ -279,7 +279,8 @@ def test_sql_stored_files_read_past_one_chunk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The SQL adapter pages through each table by id; rows across chunks all count."""
-    from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage, repositories
+    from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage
+    from contactbook.adapters.storage.sqlalchemy.repositories import stored_files
     from contactbook.testing.storage_contract import (
         make_notice,
         make_post,
@@ -288,7 +289,7 @@ def test_sql_stored_files_read_past_one_chunk(
         seed_world,
     )
 
-    monkeypatch.setattr(repositories, "_STORED_FILES_CHUNK", 2)
+    monkeypatch.setattr(stored_files, "_STORED_FILES_CHUNK", 2)
     storage = SqlAlchemyStorage.from_url(f"sqlite:///{tmp_path / 'chunks.db'}", migrate=True)
     try:
         seed_world(storage)

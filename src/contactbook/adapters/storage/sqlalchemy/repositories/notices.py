@@ -1,0 +1,184 @@
+"""Agency and facility notices, and who may read each."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
+
+from contactbook.adapters.storage.sqlalchemy import converter as mappers
+from contactbook.adapters.storage.sqlalchemy import tables
+from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
+    among,
+    among_bound,
+    bound_position,
+    files_in,
+    keyset_after,
+    keyset_page,
+    numbered_values,
+    require_limit,
+    within,
+)
+from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
+from contactbook.domain.notice import AgencyNotice, AudienceScope
+from contactbook.ports.storage import After, NoticeCardRow
+
+if TYPE_CHECKING:
+    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
+
+__all__ = ["SqlNoticeRepository"]
+
+
+def _reaches_family(
+    facility_codes: frozenset[str], inmate_ids: frozenset[str]
+) -> ColumnElement[bool]:
+    """Notices a family whose inmates are ``inmate_ids`` in ``facility_codes`` may read."""
+    c = tables.notices.c
+    return _audience_reaching(
+        among(c.audience_facility_code, facility_codes), among(c.audience_inmate_id, inmate_ids)
+    )
+
+
+def _audience_reaching(
+    to_facility: ColumnElement[bool], to_inmate: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """Notices to everyone, or to a facility or an inmate the given conditions accept."""
+    c = tables.notices.c
+    return or_(
+        c.audience_scope == AudienceScope.EVERYONE.value,
+        and_(c.audience_scope == AudienceScope.FACILITY.value, to_facility),
+        and_(c.audience_scope == AudienceScope.INMATE.value, to_inmate),
+    )
+
+
+_CARD_COLUMNS = ("id", "published_at", "published_month", "title", "publisher_name", "body")
+
+
+@functools.lru_cache(maxsize=256)
+def _family_notices_statement(
+    facilities: int, inmates: int, month: bool, after: bool, *, cards: bool = False
+) -> Select[Any]:
+    """The family's notice list for this many facilities and inmates, built once;
+    whole rows, or only what a card shows (``cards``)."""
+    c = tables.notices.c
+    shown = (*(c[name] for name in _CARD_COLUMNS), c.attachments) if cards else (tables.notices,)
+    statement = select(*shown).where(
+        c.deleted_at.is_(None),
+        _audience_reaching(
+            among_bound(c.audience_facility_code, "facility", facilities),
+            among_bound(c.audience_inmate_id, "inmate", inmates),
+        ),
+    )
+    if month:
+        statement = statement.where(c.published_month == bindparam("month"))
+    if after:
+        statement = statement.where(
+            keyset_after(c.published_at, c.id, bound_position(c.published_at), newest_first=True)
+        )
+    return statement.order_by(c.published_at.desc(), c.id.desc()).limit(bindparam("limit"))
+
+
+def _family_notices(
+    facility_codes: frozenset[str],
+    inmate_ids: frozenset[str],
+    month: str | None,
+    after: After,
+    limit: int,
+    *,
+    cards: bool = False,
+) -> tuple[Select[Any], dict[str, Any]]:
+    require_limit(limit)
+    statement = _family_notices_statement(
+        len(facility_codes), len(inmate_ids), month is not None, after is not None, cards=cards
+    )
+    values: dict[str, Any] = {
+        **numbered_values("facility", facility_codes),
+        **numbered_values("inmate", inmate_ids),
+        "limit": limit,
+    }
+    if month is not None:
+        values["month"] = month
+    if after is not None:
+        values["after_at"], values["after_id"] = after
+    return statement, values
+
+
+class SqlNoticeRepository:
+    """Agency and facility notices; deleted ones are kept but never listed."""
+
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._rows = Rows(uow, tables.notices, mappers.NOTICES)
+
+    def add(self, notice: AgencyNotice) -> None:
+        self._rows.add(notice)
+
+    def get(self, notice_id: str) -> AgencyNotice | None:
+        return self._rows.get(notice_id)
+
+    def replace(self, old: AgencyNotice, new: AgencyNotice) -> None:
+        self._rows.replace_version(old, new)
+
+    def list_admin(
+        self,
+        *,
+        facility_codes: frozenset[str] | None,
+        published_from: datetime | None,
+        published_to: datetime | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AgencyNotice]:
+        c = tables.notices.c
+        statement = self._rows.select().where(
+            c.deleted_at.is_(None),
+            among(c.publisher_facility, facility_codes),
+            within(c.published_at, published_from, published_to),
+        )
+        return self._rows.all(
+            keyset_page(
+                statement, c.published_at, c.id, after=after, newest_first=True, limit=limit
+            )
+        )
+
+    def list_for_family(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[AgencyNotice]:
+        statement, values = _family_notices(facility_codes, inmate_ids, month, after, limit)
+        return self._rows.every_of(statement, values)
+
+    def family_cards(
+        self,
+        *,
+        facility_codes: frozenset[str],
+        inmate_ids: frozenset[str],
+        month: str | None,
+        after: After,
+        limit: int,
+    ) -> Sequence[NoticeCardRow]:
+        statement, values = _family_notices(
+            facility_codes, inmate_ids, month, after, limit, cards=True
+        )
+        return [
+            NoticeCardRow(row[0], row[1], row[2], row[3], row[4], row[5], files_in(row[6]))
+            for row in self._rows.rows_of(statement, values)
+        ]
+
+    def months_for_family(
+        self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
+    ) -> Sequence[str]:
+        c = tables.notices.c
+        months = self._rows.connection.execute(
+            select(c.published_month)
+            .where(c.deleted_at.is_(None), _reaches_family(facility_codes, inmate_ids))
+            .distinct()
+            .order_by(c.published_month.desc())
+        ).scalars()
+        return [str(month) for month in months]
