@@ -13,10 +13,11 @@ Shared rules (see :mod:`contactbook.ports.storage`):
   (mirrored when descending), which every backend turns into an index range.
 
 One module per aggregate (accounts and tokens, facilities and inmates, staff,
-applications and grants, posts, notices, messages, audit, stored files); what
-they share is in :mod:`.rows` (one table: fetch, insert, compare-and-set),
-:mod:`.conflicts` (driver errors as ``Conflict``) and :mod:`.queries` (keyset
-pages, IN lists, time ranges).
+applications and grants, posts, notices, messages, audit, stored files), each
+repository a :class:`~.base.TableRepository` that states only its own queries;
+what they share is in :mod:`.base` (add, get, replace, remove), :mod:`.rows`
+(one table: fetch, insert, compare-and-set), :mod:`.conflicts` (driver errors as
+``Conflict``) and :mod:`.queries` (keyset pages, IN lists, time ranges).
 """
 
 from __future__ import annotations

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
 from contactbook.domain.account import FamilyMember, OneTimeToken, TokenPurpose
-
-if TYPE_CHECKING:
-    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
 
 __all__ = ["SqlAccountRepository", "SqlTokenRepository"]
 
+_OWNED_BEFORE_POSTS = ((tables.tokens, "account_id"), (tables.messages, "account_id"))
+_OWNED_FROM_POSTS_ON = (
+    (tables.posts, "author_id"),
+    (tables.grants, "account_id"),
+    (tables.applications, "applicant_id"),
+)
+"""The rows an account owns, by table and owner column, children before parents."""
 
-class SqlAccountRepository:
+
+class SqlAccountRepository(
+    TableRepository[FamilyMember], table=tables.accounts, mapper=mappers.ACCOUNTS
+):
     """Accounts, unique by canonical e-mail and by national ID."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.accounts, mappers.ACCOUNTS)
-
-    def add(self, account: FamilyMember) -> None:
-        self._rows.add(account)
-
-    def get(self, account_id: str) -> FamilyMember | None:
-        return self._rows.get(account_id)
 
     def by_email(self, canonical_email: str) -> FamilyMember | None:
         return self._rows.first_where(tables.accounts.c.email_canonical == canonical_email)
@@ -34,21 +31,14 @@ class SqlAccountRepository:
     def by_national_id(self, national_id: str) -> FamilyMember | None:
         return self._rows.first_where(tables.accounts.c.national_id == national_id)
 
-    def replace(self, old: FamilyMember, new: FamilyMember) -> None:
-        self._rows.replace_version(old, new)
-
     def remove(self, account: FamilyMember) -> None:
         """Children first (foreign keys), in one SAVEPOINT: a stale version leaves every
         row in place."""
         connection = self._rows.connection
         posts = tables.posts.c
         with connection.begin_nested():
-            connection.execute(
-                tables.tokens.delete().where(tables.tokens.c.account_id == account.id)
-            )
-            connection.execute(
-                tables.messages.delete().where(tables.messages.c.account_id == account.id)
-            )
+            for table, owner in _OWNED_BEFORE_POSTS:
+                connection.execute(table.delete().where(table.c[owner] == account.id))
             # Revisions point at the same author's posts: unlink them first (MySQL checks
             # a self-referencing key row by row).
             connection.execute(
@@ -56,24 +46,13 @@ class SqlAccountRepository:
                 .where(posts.author_id == account.id, posts.revision_of.is_not(None))
                 .values(revision_of=None)
             )
-            connection.execute(tables.posts.delete().where(posts.author_id == account.id))
-            connection.execute(
-                tables.grants.delete().where(tables.grants.c.account_id == account.id)
-            )
-            connection.execute(
-                tables.applications.delete().where(tables.applications.c.applicant_id == account.id)
-            )
-            self._rows.remove_version(account)
+            for table, owner in _OWNED_FROM_POSTS_ON:
+                connection.execute(table.delete().where(table.c[owner] == account.id))
+            super().remove(account)
 
 
-class SqlTokenRepository:
+class SqlTokenRepository(TableRepository[OneTimeToken], table=tables.tokens, mapper=mappers.TOKENS):
     """One-time tokens, unique by hash; replaced only while ``used_at`` is unchanged."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.tokens, mappers.TOKENS)
-
-    def add(self, token: OneTimeToken) -> None:
-        self._rows.add(token)
 
     def by_hash(self, token_hash: str) -> OneTimeToken | None:
         return self._rows.first_where(tables.tokens.c.token_hash == token_hash)

@@ -4,37 +4,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
-from contactbook.adapters.storage.sqlalchemy.repositories.queries import among, keyset_page
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
+from contactbook.adapters.storage.sqlalchemy.repositories.queries import among
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.ports.storage import After
-
-if TYPE_CHECKING:
-    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
 
 __all__ = ["SqlApplicationRepository", "SqlGrantRepository"]
 
 
-class SqlApplicationRepository:
+class SqlApplicationRepository(
+    TableRepository[ServiceApplication], table=tables.applications, mapper=mappers.APPLICATIONS
+):
     """Service applications, listed by ``submitted_at``."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.applications, mappers.APPLICATIONS)
-
-    def add(self, application: ServiceApplication) -> None:
-        self._rows.add(application)
-
-    def get(self, application_id: str) -> ServiceApplication | None:
-        return self._rows.get(application_id)
-
-    def replace(self, old: ServiceApplication, new: ServiceApplication) -> None:
-        self._rows.replace_version(old, new)
 
     def pending_for(self, applicant_id: str, inmate_id: str) -> ServiceApplication | None:
         """The oldest pending application of this applicant for this inmate."""
@@ -54,16 +41,8 @@ class SqlApplicationRepository:
         self, applicant_id: str, *, after: After, limit: int
     ) -> Sequence[ServiceApplication]:
         c = tables.applications.c
-        return self._rows.all(
-            keyset_page(
-                self._rows.select().where(c.applicant_id == applicant_id),
-                c.submitted_at,
-                c.id,
-                after=after,
-                newest_first=True,
-                limit=limit,
-            )
-        )
+        statement = self._rows.select().where(c.applicant_id == applicant_id)
+        return self._rows.page(statement, c.submitted_at, after, limit, newest_first=True)
 
     def queue(
         self,
@@ -77,11 +56,7 @@ class SqlApplicationRepository:
         statement = self._rows.select().where(among(c.facility_code, facility_codes))
         if status is not None:
             statement = statement.where(c.status == status.value)
-        return self._rows.all(
-            keyset_page(
-                statement, c.submitted_at, c.id, after=after, newest_first=False, limit=limit
-            )
-        )
+        return self._rows.page(statement, c.submitted_at, after, limit, newest_first=False)
 
 
 @functools.cache
@@ -111,20 +86,8 @@ def _active_grant_statement() -> Select[Any]:
     )
 
 
-class SqlGrantRepository:
+class SqlGrantRepository(TableRepository[Grant], table=tables.grants, mapper=mappers.GRANTS):
     """Grants; active ones are those not ended, listed oldest first."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.grants, mappers.GRANTS)
-
-    def add(self, grant: Grant) -> None:
-        self._rows.add(grant)
-
-    def get(self, grant_id: str) -> Grant | None:
-        return self._rows.get(grant_id)
-
-    def replace(self, old: Grant, new: Grant) -> None:
-        self._rows.replace_version(old, new)
 
     def _active(self, *conditions: ColumnElement[bool]) -> list[Grant]:
         c = tables.grants.c

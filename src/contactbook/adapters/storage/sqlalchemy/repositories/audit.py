@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable, Select, bindparam, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
-from contactbook.adapters.storage.sqlalchemy.repositories.conflicts import is_lost_race
-from contactbook.adapters.storage.sqlalchemy.repositories.queries import keyset_page, within
+from contactbook.adapters.storage.sqlalchemy.repositories.conflicts import conflict_on_lost_race
+from contactbook.adapters.storage.sqlalchemy.repositories.queries import within
 from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
 from contactbook.domain.audit import GENESIS_HASH, AuditEvent
 from contactbook.errors import Conflict
@@ -130,12 +129,8 @@ class SqlAuditRepository:
         return head
 
     def _read_head_row(self) -> tuple[int, str] | None:
-        try:
+        with conflict_on_lost_race:  # a deadlock through another row, given up on us
             row = self._rows.first_row_of(self._read_head, {})
-        except DBAPIError as error:
-            if is_lost_race(error):  # a deadlock through another row, given up on us
-                raise Conflict("stale_version") from error
-            raise
         return None if row is None else (int(row[0]), str(row[1]))
 
     def _restore_head(self) -> None:
@@ -187,9 +182,7 @@ class SqlAuditRepository:
             statement = statement.where(c.target_id == target_id)
         if action is not None:
             statement = statement.where(c.action == action)
-        return self._rows.all(
-            keyset_page(statement, c.at, c.id, after=after, newest_first=True, limit=limit)
-        )
+        return self._rows.page(statement, c.at, after, limit, newest_first=True)
 
     def in_order(self) -> Iterator[AuditEvent]:
         """Read in keyset chunks of ``_AUDIT_CHUNK`` events, never the whole table at once."""

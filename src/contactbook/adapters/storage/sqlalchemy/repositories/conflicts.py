@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["is_lost_race", "is_unique_violation"]
+from contactbook.errors import Conflict
+
+__all__ = ["conflict_on_lost_race", "is_lost_race", "is_unique_violation"]
 
 _UNIQUE_SQLSTATE = "23505"
 _MYSQL_DUPLICATE_ERRNOS = frozenset({1022, 1062, 1586})
@@ -45,3 +47,23 @@ def is_lost_race(error: DBAPIError) -> bool:
         return args[0] in _MYSQL_LOST_RACE_ERRNOS
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return isinstance(sqlstate, str) and sqlstate in _LOST_RACE_SQLSTATES
+
+
+class _ConflictOnLostRace:
+    """``with conflict_on_lost_race:`` raises ``Conflict("stale_version")`` for a lost
+    deadlock or serialization check; every other error passes through unchanged.
+
+    A class rather than ``contextlib.contextmanager``: it wraps the hottest writes, and
+    entering it costs no generator."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: object, traceback: object) -> None:
+        if isinstance(exc, DBAPIError) and is_lost_race(exc):
+            raise Conflict("stale_version") from exc
+
+
+conflict_on_lost_race = _ConflictOnLostRace()

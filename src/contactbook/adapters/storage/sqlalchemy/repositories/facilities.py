@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
 from contactbook.domain.facility import Facility
 from contactbook.domain.inmate import Inmate
-
-if TYPE_CHECKING:
-    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
 
 __all__ = ["SqlFacilityRepository", "SqlInmateRepository"]
 
 
-class SqlFacilityRepository:
+class SqlFacilityRepository(
+    TableRepository[Facility], table=tables.facilities, mapper=mappers.FACILITIES, key="code"
+):
     """Facilities, keyed by their code."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.facilities, mappers.FACILITIES, key="code")
-
-    def add(self, facility: Facility) -> None:
-        self._rows.add(facility)
-
-    def get(self, code: str) -> Facility | None:
-        return self._rows.get(code)
 
     def list(self) -> Sequence[Facility]:
         """Every facility, by code."""
         return self._rows.all(self._rows.select().order_by(tables.facilities.c.code))
 
-    def replace(self, old: Facility, new: Facility) -> None:
-        self._rows.replace_version(old, new)
 
-
-class SqlInmateRepository:
+class SqlInmateRepository(TableRepository[Inmate], table=tables.inmates, mapper=mappers.INMATES):
     """Inmates; a call number names one current inmate per facility."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.inmates, mappers.INMATES)
-
-    def add(self, inmate: Inmate) -> None:
-        self._rows.add(inmate)
-
-    def get(self, inmate_id: str) -> Inmate | None:
-        return self._rows.get(inmate_id)
 
     def get_many(self, inmate_ids: Collection[str]) -> Mapping[str, Inmate]:
         wanted = sorted(set(inmate_ids))
@@ -70,6 +47,3 @@ class SqlInmateRepository:
             .where(c.facility_code == facility_code, c.left_at.is_(None))
             .order_by(c.call_number, c.id)
         )
-
-    def replace(self, old: Inmate, new: Inmate) -> None:
-        self._rows.replace_version(old, new)

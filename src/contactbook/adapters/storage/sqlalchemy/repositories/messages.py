@@ -8,15 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable, Select, bindparam, or_, select, tuple_
-from sqlalchemy.exc import DBAPIError
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
-from contactbook.adapters.storage.sqlalchemy.repositories.conflicts import is_lost_race
-from contactbook.adapters.storage.sqlalchemy.repositories.queries import keyset_page, require_limit
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
+from contactbook.adapters.storage.sqlalchemy.repositories.conflicts import conflict_on_lost_race
+from contactbook.adapters.storage.sqlalchemy.repositories.queries import require_limit
 from contactbook.domain.message import Message, MessageStatus
-from contactbook.errors import Conflict, NotFound
+from contactbook.errors import Conflict
 from contactbook.ports.storage import After
 
 if TYPE_CHECKING:
@@ -25,22 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["SqlMessageRepository"]
 
 
-class SqlMessageRepository:
+class SqlMessageRepository(
+    TableRepository[Message], table=tables.messages, mapper=mappers.MESSAGES
+):
     """The outbox of mail and SMS messages."""
 
     _LEASE_CHUNK = 500  # ids per statement: well below every driver's bound-parameter limit
-
-    @staticmethod
-    @functools.cache
-    def _update(columns: tuple[str, ...]) -> Executable:
-        """``UPDATE messages SET <columns> WHERE id = :_key AND version = :_version``,
-        built once per set of columns (its cache key is memoised: no new compile)."""
-        c = tables.messages.c
-        return (
-            tables.messages.update()
-            .where(c.id == bindparam("_key"), c.version == bindparam("_version"))
-            .values({name: bindparam(name) for name in columns})
-        )
 
     @staticmethod
     @functools.cache
@@ -60,14 +49,8 @@ class SqlMessageRepository:
         )
 
     def __init__(self, uow: SqlAlchemyUnitOfWork, *, skip_locked: bool) -> None:
-        self._rows = Rows(uow, tables.messages, mappers.MESSAGES)
+        super().__init__(uow)
         self._skip_locked = skip_locked
-
-    def add(self, message: Message) -> None:
-        self._rows.add(message)
-
-    def get(self, message_id: str) -> Message | None:
-        return self._rows.get(message_id)
 
     def get_many(self, message_ids: Collection[str]) -> Mapping[str, Message]:
         wanted = sorted(set(message_ids))
@@ -81,38 +64,6 @@ class SqlMessageRepository:
                 found[message.id] = message
         return found
 
-    def replace(self, old: Message, new: Message) -> None:
-        """Compare-and-set on the version, with one prebuilt UPDATE per set of changed
-        columns (the dispatcher writes the same few columns for every message)."""
-        mapper = self._rows.mapper
-        old_row = mapper.to_row(old)
-        row = mapper.to_row(new)
-        if row["id"] != old_row["id"]:
-            self._rows.replace_version(old, new)  # raises ValueError: the key is kept
-            return
-        changed = {
-            name: value
-            for name, value in row.items()
-            if name != "id" and old_row.get(name) != value
-        }
-        if not changed:
-            self._rows.replace_version(old, new)
-            return
-        statement = self._update(tuple(sorted(changed)))
-        try:
-            matched = self._rows.connection.execute(
-                statement, {**changed, "_key": old.id, "_version": old.version}
-            ).rowcount
-        except DBAPIError as error:
-            if is_lost_race(error):
-                raise Conflict("stale_version") from error
-            raise
-        if matched == 1:
-            return
-        if self._rows.get(old.id) is None:
-            raise NotFound()
-        raise Conflict("stale_version")
-
     def lease(self, messages: Sequence[Message], until: datetime) -> None:
         """One UPDATE per few hundred messages, compare-and-set on every (id, version)."""
         keys = [(message.id, message.version) for message in messages]
@@ -120,15 +71,11 @@ class SqlMessageRepository:
             raise ValueError("lease() takes each message once")
         matched = 0
         for start in range(0, len(keys), self._LEASE_CHUNK):
-            try:
+            with conflict_on_lost_race:
                 matched += self._rows.connection.execute(
                     self._lease_statement(),
                     {"keys": keys[start : start + self._LEASE_CHUNK], "until": until},
                 ).rowcount
-            except DBAPIError as error:
-                if is_lost_race(error):
-                    raise Conflict("stale_version") from error
-                raise
         if matched != len(keys):
             # The caller's unit of work ends without a commit: nothing stays leased.
             raise Conflict("stale_version")
@@ -156,9 +103,7 @@ class SqlMessageRepository:
         statement = self._rows.select().where(
             c.account_id == account_id, c.status == MessageStatus.SENT.value
         )
-        return self._rows.all(
-            keyset_page(statement, c.sent_at, c.id, after=after, newest_first=True, limit=limit)
-        )
+        return self._rows.page(statement, c.sent_at, after, limit, newest_first=True)
 
     def list_for_facility(
         self, facility_code: str | None, *, after: After, limit: int
@@ -167,16 +112,12 @@ class SqlMessageRepository:
         statement = self._rows.select()
         if facility_code is not None:
             statement = statement.where(c.facility_code == facility_code)
-        return self._rows.all(
-            keyset_page(statement, c.created_at, c.id, after=after, newest_first=True, limit=limit)
-        )
+        return self._rows.page(statement, c.created_at, after, limit, newest_first=True)
 
     def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
         c = tables.messages.c
         statement = self._rows.select().where(c.account_id == account_id)
-        return self._rows.all(
-            keyset_page(statement, c.created_at, c.id, after=after, newest_first=True, limit=limit)
-        )
+        return self._rows.page(statement, c.created_at, after, limit, newest_first=True)
 
     def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
         require_limit(limit)
@@ -188,6 +129,3 @@ class SqlMessageRepository:
             .order_by(c.created_at, c.id)
             .limit(limit)
         )
-
-    def remove(self, message: Message) -> None:
-        self._rows.remove_version(message)

@@ -5,29 +5,25 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
 from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     among,
     among_bound,
     bound_position,
     files_in,
     keyset_after,
-    keyset_page,
     numbered_values,
     require_limit,
     within,
 )
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
 from contactbook.domain.notice import AgencyNotice, AudienceScope
 from contactbook.ports.storage import After, NoticeCardRow
-
-if TYPE_CHECKING:
-    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
 
 __all__ = ["SqlNoticeRepository"]
 
@@ -106,20 +102,10 @@ def _family_notices(
     return statement, values
 
 
-class SqlNoticeRepository:
+class SqlNoticeRepository(
+    TableRepository[AgencyNotice], table=tables.notices, mapper=mappers.NOTICES
+):
     """Agency and facility notices; deleted ones are kept but never listed."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.notices, mappers.NOTICES)
-
-    def add(self, notice: AgencyNotice) -> None:
-        self._rows.add(notice)
-
-    def get(self, notice_id: str) -> AgencyNotice | None:
-        return self._rows.get(notice_id)
-
-    def replace(self, old: AgencyNotice, new: AgencyNotice) -> None:
-        self._rows.replace_version(old, new)
 
     def list_admin(
         self,
@@ -136,11 +122,7 @@ class SqlNoticeRepository:
             among(c.publisher_facility, facility_codes),
             within(c.published_at, published_from, published_to),
         )
-        return self._rows.all(
-            keyset_page(
-                statement, c.published_at, c.id, after=after, newest_first=True, limit=limit
-            )
-        )
+        return self._rows.page(statement, c.published_at, after, limit, newest_first=True)
 
     def list_for_family(
         self,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Select, bindparam, literal, select
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
 from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     among,
     among_bound,
@@ -22,12 +23,8 @@ from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     require_limit,
     within,
 )
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostRejectionReason, PostStatus
 from contactbook.ports.storage import After, AuthorRow, QueueRow
-
-if TYPE_CHECKING:
-    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
 
 __all__ = ["SqlPostRepository", "post_queue_statement"]
 
@@ -168,20 +165,8 @@ def _latest_counting_statement() -> Select[Any]:
     )
 
 
-class SqlPostRepository:
+class SqlPostRepository(TableRepository[FamilyPost], table=tables.posts, mapper=mappers.POSTS):
     """Family posts: the author's list, the review queue and the delivery list."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.posts, mappers.POSTS)
-
-    def add(self, post: FamilyPost) -> None:
-        self._rows.add(post)
-
-    def get(self, post_id: str) -> FamilyPost | None:
-        return self._rows.get(post_id)
-
-    def replace(self, old: FamilyPost, new: FamilyPost) -> None:
-        self._rows.replace_version(old, new)
 
     def list_by_author(
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
@@ -190,11 +175,7 @@ class SqlPostRepository:
         statement = self._rows.select().where(c.author_id == author_id)
         if status is not None:
             statement = statement.where(c.status == status.value)
-        return self._rows.all(
-            keyset_page(
-                statement, c.submitted_at, c.id, after=after, newest_first=True, limit=limit
-            )
-        )
+        return self._rows.page(statement, c.submitted_at, after, limit, newest_first=True)
 
     def author_rows(
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
@@ -335,9 +316,7 @@ class SqlPostRepository:
             c.delivered_at.is_(None),
             among(c.facility_code, facility_codes),
         )
-        return self._rows.all(
-            keyset_page(statement, c.decided_at, c.id, after=after, newest_first=False, limit=limit)
-        )
+        return self._rows.page(statement, c.decided_at, after, limit, newest_first=False)
 
     def ended_before(
         self, status: PostStatus, before: datetime, *, limit: int
@@ -366,7 +345,7 @@ class SqlPostRepository:
                 .where(c.revision_of == post.id)
                 .values(revision_of=None, version=c.version + 1)
             )
-            self._rows.remove_version(post)
+            super().remove(post)
 
 
 _POST_END_COLUMNS = {

@@ -21,10 +21,13 @@ from contactbook.adapters.storage.sqlalchemy.prepared import (
     row_count,
 )
 from contactbook.adapters.storage.sqlalchemy.repositories.conflicts import (
+    conflict_on_lost_race,
     is_lost_race,
     is_unique_violation,
 )
+from contactbook.adapters.storage.sqlalchemy.repositories.queries import keyset_page
 from contactbook.errors import Conflict, NotFound
+from contactbook.ports.storage import After
 
 if TYPE_CHECKING:
     from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
@@ -170,6 +173,22 @@ class Rows(Generic[E]):
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))
 
+    def page(
+        self,
+        statement: Select[Any],
+        sort: ColumnElement[Any],
+        after: After,
+        limit: int,
+        *,
+        newest_first: bool,
+    ) -> list[E]:
+        """One keyset page of ``statement`` by ``(sort, key)``."""
+        return self.all(
+            keyset_page(
+                statement, sort, self.key, after=after, newest_first=newest_first, limit=limit
+            )
+        )
+
     def write(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
         """Run one INSERT or UPDATE inside a SAVEPOINT and return its row count.
 
@@ -193,15 +212,14 @@ class Rows(Generic[E]):
         savepoint.commit()
         return count
 
-    def _write_plain(self, statement: Executable, values: Mapping[str, Any] | None = None) -> int:
-        try:
+    def _write_unguarded(
+        self, statement: Executable, values: Mapping[str, Any] | None = None
+    ) -> int:
+        """Run one UPDATE that can break no unique rule: no SAVEPOINT round trips."""
+        with conflict_on_lost_race:
             if values is None:  # a statement built for this call, its values in it
-                return self.connection.execute(statement).rowcount
+                return int(self.connection.execute(statement).rowcount)
             return self.run(statement, values)
-        except DBAPIError as error:
-            if is_lost_race(error):
-                raise Conflict("stale_version") from error
-            raise
 
     def add(self, entity: E) -> None:
         values = self.mapper.to_row(entity)
@@ -215,15 +233,11 @@ class Rows(Generic[E]):
         # RETURNING returns none, SQLite's rowcount is 0) and leaves the transaction
         # usable, with no SAVEPOINT and RELEASE around every insert. The statement is
         # built once; the values are bound, not baked into it.
-        try:
+        with conflict_on_lost_race:
             if dialect == "postgresql":
                 inserted = connection.execute(statement, values).first() is not None
             else:
                 inserted = self.run(statement, values) == 1
-        except DBAPIError as error:
-            if is_lost_race(error):
-                raise Conflict("stale_version") from error
-            raise
         if not inserted:
             raise Conflict("duplicate")
 
@@ -242,10 +256,12 @@ class Rows(Generic[E]):
         changed = {name: value for name, value in row.items() if old_row.get(name) != value}
         return old_key, changed or row
 
-    def _check_replaced(self, matched: int, old_key: Any) -> None:
+    def _check_matched(self, matched: int, key: Any) -> None:
+        """After a compare-and-set on the row of ``key``: ``NotFound`` when it matched no
+        row because the row is gone, ``Conflict("stale_version")`` when it changed."""
         if matched == 1:
             return
-        exists = self.connection.execute(select(self.key).where(self.key == old_key)).first()
+        exists = self.connection.execute(select(self.key).where(self.key == key)).first()
         if exists is None:
             raise NotFound()
         raise Conflict("stale_version")
@@ -255,8 +271,8 @@ class Rows(Generic[E]):
         old_key, changes = self._changes(old, new)
         update = self.table.update().where(self.key == old_key, guard).values(changes)
         # A table without a unique rule beyond its key needs no SAVEPOINT round trips.
-        write = self.write if self._guarded_updates else self._write_plain
-        self._check_replaced(write(update), old_key)
+        write = self.write if self._guarded_updates else self._write_unguarded
+        self._check_matched(write(update), old_key)
 
     def replace_version(self, old: E, new: E) -> None:
         """The usual compare-and-set: the row still has the version ``old`` was read at.
@@ -267,19 +283,12 @@ class Rows(Generic[E]):
         old_key, changes = self._changes(old, new)
         values = {**changes, "old_key": old_key, "old_version": version}
         update = _versioned_update_statement(self.table, self.key.name)
-        write = self.write if self._guarded_updates else self._write_plain
-        self._check_replaced(write(update, values), old_key)
+        write = self.write if self._guarded_updates else self._write_unguarded
+        self._check_matched(write(update, values), old_key)
 
     def remove_version(self, entity: E) -> None:
         """Delete the row of ``entity`` if it still has the version ``entity`` was read at."""
         key = self.mapper.to_row(entity)[self.key.name]
         version: int = getattr(entity, "version")  # noqa: B009 - every versioned entity
-        matched = self.write(
-            self.table.delete().where(self.key == key, self.table.c.version == version)
-        )
-        if matched == 1:
-            return
-        exists = self.connection.execute(select(self.key).where(self.key == key)).first()
-        if exists is None:
-            raise NotFound()
-        raise Conflict("stale_version")
+        delete = self.table.delete().where(self.key == key, self.table.c.version == version)
+        self._check_matched(self.write(delete), key)

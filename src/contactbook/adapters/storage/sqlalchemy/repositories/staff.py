@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, func, select
 
 from contactbook.adapters.storage.sqlalchemy import converter as mappers
 from contactbook.adapters.storage.sqlalchemy import tables
 from contactbook.adapters.storage.sqlalchemy.converter import username_key
-from contactbook.adapters.storage.sqlalchemy.repositories.rows import Rows
+from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepository
 from contactbook.domain.staff import StaffMember
-
-if TYPE_CHECKING:
-    from contactbook.adapters.storage.sqlalchemy.storage import SqlAlchemyUnitOfWork
 
 __all__ = ["SqlStaffRepository"]
 
 
-class SqlStaffRepository:
+class SqlStaffRepository(TableRepository[StaffMember], table=tables.staff, mapper=mappers.STAFF):
     """Staff members, unique by username (case-insensitive)."""
-
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
-        self._rows = Rows(uow, tables.staff, mappers.STAFF)
-
-    def add(self, member: StaffMember) -> None:
-        self._rows.add(member)
-
-    def get(self, staff_id: str) -> StaffMember | None:
-        return self._rows.get(staff_id)
 
     def by_username(self, username: str) -> StaffMember | None:
         return self._rows.first_where(tables.staff.c.username_key == username_key(username))
-
-    def replace(self, old: StaffMember, new: StaffMember) -> None:
-        self._rows.replace_version(old, new)
 
     def count(self) -> int:
         total = self._rows.connection.execute(
