@@ -15,10 +15,10 @@ from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepos
 from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     among,
     among_bound,
-    bound_position,
+    bound_keyset_page,
     files_in,
-    keyset_after,
     numbered_values,
+    page_values,
     require_limit,
     within,
 )
@@ -70,11 +70,7 @@ def _family_notices_statement(
     )
     if month:
         statement = statement.where(c.published_month == bindparam("month"))
-    if after:
-        statement = statement.where(
-            keyset_after(c.published_at, c.id, bound_position(c.published_at), newest_first=True)
-        )
-    return statement.order_by(c.published_at.desc(), c.id.desc()).limit(bindparam("limit"))
+    return bound_keyset_page(statement, c.published_at, c.id, after=after, newest_first=True)
 
 
 def _family_notices(
@@ -90,15 +86,14 @@ def _family_notices(
     statement = _family_notices_statement(
         len(facility_codes), len(inmate_ids), month is not None, after is not None, cards=cards
     )
-    values: dict[str, Any] = {
+    values = page_values(
+        after,
+        limit,
         **numbered_values("facility", facility_codes),
         **numbered_values("inmate", inmate_ids),
-        "limit": limit,
-    }
+    )
     if month is not None:
         values["month"] = month
-    if after is not None:
-        values["after_at"], values["after_id"] = after
     return statement, values
 
 

@@ -15,11 +15,11 @@ from contactbook.adapters.storage.sqlalchemy.repositories.base import TableRepos
 from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     among,
     among_bound,
-    bound_position,
+    bound_keyset_page,
     files_in,
-    keyset_after,
     keyset_page,
     numbered_values,
+    page_values,
     require_limit,
     within,
 )
@@ -97,11 +97,7 @@ def _queue_rows_statement(
         statement = statement.where(p.submitted_at >= bindparam("since", type_=p.submitted_at.type))
     if until:
         statement = statement.where(p.submitted_at < bindparam("until", type_=p.submitted_at.type))
-    if after:
-        statement = statement.where(
-            keyset_after(p.submitted_at, p.id, bound_position(p.submitted_at), newest_first=False)
-        )
-    return statement.order_by(p.submitted_at, p.id).limit(bindparam("limit"))
+    return bound_keyset_page(statement, p.submitted_at, p.id, after=after, newest_first=False)
 
 
 @functools.cache
@@ -137,11 +133,7 @@ def _author_rows_statement(status: bool, after: bool) -> Select[Any]:
     )
     if status:
         statement = statement.where(p.status == bindparam("status"))
-    if after:
-        statement = statement.where(
-            keyset_after(p.submitted_at, p.id, bound_position(p.submitted_at), newest_first=True)
-        )
-    return statement.order_by(p.submitted_at.desc(), p.id.desc()).limit(bindparam("limit"))
+    return bound_keyset_page(statement, p.submitted_at, p.id, after=after, newest_first=True)
 
 
 @functools.cache
@@ -181,11 +173,9 @@ class SqlPostRepository(TableRepository[FamilyPost], table=tables.posts, mapper=
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[AuthorRow]:
         require_limit(limit)
-        values: dict[str, Any] = {"author": author_id, "limit": limit}
+        values = page_values(after, limit, author=author_id)
         if status is not None:
             values["status"] = status.value
-        if after is not None:
-            values["after_at"], values["after_id"] = after
         statement = _author_rows_statement(status is not None, after is not None)
         return [
             AuthorRow(
@@ -252,7 +242,7 @@ class SqlPostRepository(TableRepository[FamilyPost], table=tables.posts, mapper=
             submitted_to is not None,
             after is not None,
         )
-        values: dict[str, Any] = {"limit": limit}
+        values = page_values(after, limit)
         if facility_codes is not None:
             values.update(numbered_values("facility", facility_codes))
         if status is not None:
@@ -261,8 +251,6 @@ class SqlPostRepository(TableRepository[FamilyPost], table=tables.posts, mapper=
             values["since"] = submitted_from
         if submitted_to is not None:
             values["until"] = submitted_to
-        if after is not None:
-            values["after_at"], values["after_id"] = after
         rows = self._rows.rows_of(statement, values)
         return [
             QueueRow(

@@ -15,11 +15,12 @@ from contactbook.ports.storage import After
 __all__ = [
     "among",
     "among_bound",
-    "bound_position",
+    "bound_keyset_page",
     "files_in",
     "keyset_after",
     "keyset_page",
     "numbered_values",
+    "page_values",
     "require_limit",
     "within",
 ]
@@ -38,7 +39,7 @@ def keyset_after(
     newest_first: bool,
 ) -> ColumnElement[bool]:
     """Rows strictly after ``after`` in ``(sort, key)`` order (descending if newest first);
-    ``after`` holds values, or bound parameters (:func:`bound_position`)."""
+    ``after`` holds values, or bound parameters (:func:`_bound_position`)."""
     if after is None:
         return true()
     when, last_key = after
@@ -47,7 +48,7 @@ def keyset_after(
     return and_(sort >= when, or_(sort > when, key > last_key))
 
 
-def bound_position(sort: ColumnElement[Any]) -> tuple[BindParameter[Any], BindParameter[Any]]:
+def _bound_position(sort: ColumnElement[Any]) -> tuple[BindParameter[Any], BindParameter[Any]]:
     """A keyset position given at execution (``after_at``, ``after_id``), for statements
     built once."""
     return bindparam("after_at", type_=sort.type), bindparam("after_id")
@@ -72,6 +73,33 @@ def keyset_page(
         .order_by(*order)
         .limit(limit)
     )
+
+
+def bound_keyset_page(
+    statement: Select[Any],
+    sort: ColumnElement[Any],
+    key: ColumnElement[Any],
+    *,
+    after: bool,
+    newest_first: bool,
+) -> Select[Any]:
+    """:func:`keyset_page` for a statement built once: the position (``after_at``,
+    ``after_id``, when ``after``) and ``limit`` are bound at execution
+    (:func:`page_values`)."""
+    if after:
+        statement = statement.where(
+            keyset_after(sort, key, _bound_position(sort), newest_first=newest_first)
+        )
+    order = (sort.desc(), key.desc()) if newest_first else (sort, key)
+    return statement.order_by(*order).limit(bindparam("limit"))
+
+
+def page_values(after: After, limit: int, **values: Any) -> dict[str, Any]:
+    """``values`` with what :func:`bound_keyset_page` binds: ``limit`` and the position."""
+    values["limit"] = limit
+    if after is not None:
+        values["after_at"], values["after_id"] = after
+    return values
 
 
 def among(column: ColumnElement[Any], values: frozenset[str] | None) -> ColumnElement[bool]:
