@@ -20,7 +20,7 @@ from contactbook.adapters.storage.sqlalchemy import (
     SqlAlchemyStorage,
     schema,
 )
-from contactbook.adapters.storage.sqlalchemy import storage as storage_module
+from contactbook.adapters.storage.sqlalchemy import engine as engine_module
 
 PASSWORD = "s3cr3t-pw"
 
@@ -159,7 +159,7 @@ def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_unseen(
 ) -> None:
     """Idle past the threshold, a pooled connection is pinged before reuse: a dropped
     one is replaced and the unit of work never sees it."""
-    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 0.0)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
     storage = SqlAlchemyStorage(postgres_url)
     try:
         first = _backend_pid(storage)
@@ -177,7 +177,7 @@ def test_a_connection_used_moments_ago_is_not_pinged(
     """No round trip per unit of work: within the threshold the pool trusts the
     connection, and a drop shows as a DBAPI error on first use, after which the
     pool reconnects."""
-    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 3600.0)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
     storage = SqlAlchemyStorage(postgres_url)
     try:
         first = _backend_pid(storage)
@@ -195,7 +195,7 @@ def test_a_connection_dropped_under_a_driver_path_read_is_thrown_away(
     """A prebuilt read runs on the psycopg connection itself; when the server dropped
     it, the error is SQLAlchemy's and the connection is invalidated, as SQLAlchemy's
     own execution would do, so the next unit of work gets a live one."""
-    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 3600.0)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
     storage = SqlAlchemyStorage(postgres_url)
     try:
         first = _backend_pid(storage)
@@ -215,7 +215,7 @@ def test_after_a_server_restart_one_unit_of_work_fails_not_one_per_pooled_connec
 ) -> None:
     """A disconnect met on the driver path retires the whole pool, as SQLAlchemy's own
     execution does: the connections pooled moments before it are not tried one by one."""
-    monkeypatch.setattr(storage_module, "PING_AFTER_IDLE_S", 3600.0)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
     url = make_database_url("postgresql")
     storage = SqlAlchemyStorage.from_url(url, migrate=True)
     try:

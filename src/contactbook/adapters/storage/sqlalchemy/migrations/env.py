@@ -40,7 +40,7 @@ def _run_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     if url is None:
         raise RuntimeError("pass a connection in config.attributes or set sqlalchemy.url")
-    from contactbook.adapters.storage.sqlalchemy.storage import create_storage_engine
+    from contactbook.adapters.storage.sqlalchemy.engine import create_storage_engine
 
     engine = create_storage_engine(url)
     try:
