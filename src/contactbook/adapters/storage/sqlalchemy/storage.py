@@ -43,20 +43,7 @@ from contactbook.adapters.storage.sqlalchemy.repositories import (
     SqlTokenRepository,
 )
 from contactbook.domain.files import StoredFile
-from contactbook.ports.storage import (
-    AccountRepository,
-    ApplicationRepository,
-    AuditRepository,
-    FacilityRepository,
-    GrantRepository,
-    InmateRepository,
-    MessageRepository,
-    NoticeRepository,
-    PostRepository,
-    StaffRepository,
-    StoredFileOwner,
-    TokenRepository,
-)
+from contactbook.ports.storage import StoredFileOwner
 
 if TYPE_CHECKING:
     from contactbook.ports.storage import Storage, UnitOfWork
@@ -89,54 +76,24 @@ class SqlAlchemyUnitOfWork:
         """Whether prebuilt statements bypass SQLAlchemy's execution layer (``prepared``)."""
 
     # Repositories are built on first use: a use case touches three to six of the
-    # eleven, and building them all was a fifth of opening a unit of work.
-
-    @functools.cached_property
-    def accounts(self) -> AccountRepository:
-        return SqlAccountRepository(self)
-
-    @functools.cached_property
-    def tokens(self) -> TokenRepository:
-        return SqlTokenRepository(self)
-
-    @functools.cached_property
-    def facilities(self) -> FacilityRepository:
-        return SqlFacilityRepository(self)
-
-    @functools.cached_property
-    def inmates(self) -> InmateRepository:
-        return SqlInmateRepository(self)
-
-    @functools.cached_property
-    def applications(self) -> ApplicationRepository:
-        return SqlApplicationRepository(self)
-
-    @functools.cached_property
-    def grants(self) -> GrantRepository:
-        return SqlGrantRepository(self)
-
-    @functools.cached_property
-    def posts(self) -> PostRepository:
-        return SqlPostRepository(self)
-
-    @functools.cached_property
-    def notices(self) -> NoticeRepository:
-        return SqlNoticeRepository(self)
-
-    @functools.cached_property
-    def messages(self) -> MessageRepository:
-        return SqlMessageRepository(self, skip_locked=self._row_locking)
-
-    @functools.cached_property
-    def staff(self) -> StaffRepository:
-        return SqlStaffRepository(self)
-
-    @functools.cached_property
-    def audit(self) -> AuditRepository:
-        return SqlAuditRepository(self, lock_head=self._row_locking)
+    # eleven, and building them all was a fifth of opening a unit of work. Each
+    # repository class takes the unit of work as its one argument.
+    accounts = functools.cached_property(SqlAccountRepository)
+    tokens = functools.cached_property(SqlTokenRepository)
+    facilities = functools.cached_property(SqlFacilityRepository)
+    inmates = functools.cached_property(SqlInmateRepository)
+    applications = functools.cached_property(SqlApplicationRepository)
+    grants = functools.cached_property(SqlGrantRepository)
+    posts = functools.cached_property(SqlPostRepository)
+    notices = functools.cached_property(SqlNoticeRepository)
+    messages = functools.cached_property(SqlMessageRepository)
+    staff = functools.cached_property(SqlStaffRepository)
+    audit = functools.cached_property(SqlAuditRepository)
 
     @property
-    def _row_locking(self) -> bool:
+    def row_locking(self) -> bool:
+        """Whether the backend locks rows (``SELECT … FOR UPDATE [SKIP LOCKED]``);
+        SQLite locks the whole database instead."""
         return self._storage.engine.dialect.name in _ROW_LOCKING_DIALECTS
 
     @property

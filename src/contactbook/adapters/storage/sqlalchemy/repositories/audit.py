@@ -56,7 +56,7 @@ class SqlAuditRepository:
     for one ``seq``, the one-row table ``audit_head`` names the newest event (its
     ``seq`` and hash) and :meth:`last_link`, :meth:`last` and :meth:`append` lock
     that row (``SELECT … FOR UPDATE`` on PostgreSQL and MariaDB/MySQL,
-    ``lock_head``; SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a
+    ``row_locking``; SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a
     time) until the unit of work ends. A second writer waits in :meth:`last_link`
     until the first commits or rolls back, then reads the head as it was left.
     Audited writes are thus serialised from their ``last_link()`` to their commit;
@@ -64,9 +64,9 @@ class SqlAuditRepository:
     statements: the locked head read, the INSERT, the head's UPDATE.
     """
 
-    def __init__(self, uow: SqlAlchemyUnitOfWork, *, lock_head: bool) -> None:
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
         self._rows = Rows(uow, tables.audit, mappers.AUDIT)
-        self._read_head = _head_statement(lock=lock_head)
+        self._read_head = _head_statement(lock=uow.row_locking)
         self._locked: tuple[object, int] | None = None
         """The transaction that read (and locked) the head, and the ``seq`` it read."""
 

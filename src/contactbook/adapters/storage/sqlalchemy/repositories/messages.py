@@ -48,9 +48,9 @@ class SqlMessageRepository(
             tables.messages.c.id.in_(bindparam("ids", expanding=True))
         )
 
-    def __init__(self, uow: SqlAlchemyUnitOfWork, *, skip_locked: bool) -> None:
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
         super().__init__(uow)
-        self._skip_locked = skip_locked
+        self._skip_locked = uow.row_locking
 
     def get_many(self, message_ids: Collection[str]) -> Mapping[str, Message]:
         wanted = sorted(set(message_ids))
@@ -81,7 +81,7 @@ class SqlMessageRepository(
             raise Conflict("stale_version")
 
     def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
-        """``FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB/MySQL (``skip_locked``);
+        """``FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB/MySQL (``row_locking``);
         SQLite has no row locks, its ``BEGIN IMMEDIATE`` serialises dispatchers instead."""
         require_limit(limit)
         c = tables.messages.c
