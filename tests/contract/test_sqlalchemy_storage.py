@@ -1,5 +1,10 @@
 """The storage contract against the SQL adapter: SQLite always, PostgreSQL and MariaDB
-when their URLs are set (see ``tests/conftest.py``), plus what only SQL promises."""
+when their URLs are set (see ``tests/conftest.py``), plus what only SQL promises.
+
+Each backend runs the contract twice: with the fast path (``TestSqliteStorage`` …) and
+with SQLAlchemy's documented API only (``TestSqliteStoragePlain`` …; see
+``adapters/storage/sqlalchemy/fast_path.py``). Both must pass on a SQLAlchemy release
+before the pin in ``pyproject.toml`` admits it."""
 
 from __future__ import annotations
 
@@ -47,52 +52,81 @@ def sqlite_template(make_database_url: Callable[[str], str]) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
+def _sqlite_copy(template: Path, folder: Path, *, fast_path: bool) -> SqlAlchemyStorage:
+    database = folder / "contactbook.db"
+    shutil.copyfile(template, database)
+    return SqlAlchemyStorage.from_url(f"sqlite:///{database}", fast_path=fast_path)
+
+
 class TestSqliteStorage(StorageContract):
+    fast_path = True
+
     @pytest.fixture
     def storage(self, sqlite_template: Path, tmp_path: Path) -> Iterator[Storage]:
-        database = tmp_path / "contactbook.db"
-        shutil.copyfile(sqlite_template, database)
-        storage = SqlAlchemyStorage.from_url(f"sqlite:///{database}")
+        storage = _sqlite_copy(sqlite_template, tmp_path, fast_path=self.fast_path)
         yield storage
         storage.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_storage(postgres_url: str) -> Iterator[SqlAlchemyStorage]:
-    storage = SqlAlchemyStorage.from_url(postgres_url, migrate=True)
-    yield storage
-    storage.close()
+class TestSqliteStoragePlain(TestSqliteStorage):
+    fast_path = False
+
+
+ServerStorage = Callable[[str, bool], SqlAlchemyStorage]
 
 
 @pytest.fixture(scope="session")
-def mariadb_storage(mariadb_url: str) -> Iterator[SqlAlchemyStorage]:
-    storage = SqlAlchemyStorage.from_url(mariadb_url, migrate=True)
-    yield storage
-    storage.close()
+def server_storage() -> Iterator[ServerStorage]:
+    """``server_storage(url, fast_path)``: one migrated storage per database and switch
+    position for the session, its tables emptied before each test."""
+    storages: dict[tuple[str, bool], SqlAlchemyStorage] = {}
+
+    def get(url: str, fast_path: bool) -> SqlAlchemyStorage:
+        if (url, fast_path) not in storages:
+            storages[url, fast_path] = SqlAlchemyStorage.from_url(
+                url, migrate=True, fast_path=fast_path
+            )
+        storage = storages[url, fast_path]
+        _empty_tables(storage)
+        return storage
+
+    yield get
+    for storage in storages.values():
+        storage.close()
 
 
 class TestPostgresStorage(StorageContract):
+    fast_path = True
+
     @pytest.fixture
-    def storage(self, postgres_storage: SqlAlchemyStorage) -> Storage:
-        _empty_tables(postgres_storage)
-        return postgres_storage
+    def storage(self, server_storage: ServerStorage, postgres_url: str) -> Storage:
+        return server_storage(postgres_url, self.fast_path)
+
+
+class TestPostgresStoragePlain(TestPostgresStorage):
+    fast_path = False
 
 
 class TestMariadbStorage(StorageContract):
+    fast_path = True
+
     @pytest.fixture
-    def storage(self, mariadb_storage: SqlAlchemyStorage) -> Storage:
-        _empty_tables(mariadb_storage)
-        return mariadb_storage
+    def storage(self, server_storage: ServerStorage, mariadb_url: str) -> Storage:
+        return server_storage(mariadb_url, self.fast_path)
+
+
+class TestMariadbStoragePlain(TestMariadbStorage):
+    fast_path = False
 
 
 # --- What only the SQL adapter promises (on SQLite; the backends share the code) --------
 
 
-@pytest.fixture
-def sqlite_storage(sqlite_template: Path, tmp_path: Path) -> Iterator[SqlAlchemyStorage]:
-    database = tmp_path / "contactbook.db"
-    shutil.copyfile(sqlite_template, database)
-    storage = SqlAlchemyStorage.from_url(f"sqlite:///{database}")
+@pytest.fixture(params=[True, False], ids=["fast", "plain"])
+def sqlite_storage(
+    sqlite_template: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[SqlAlchemyStorage]:
+    storage = _sqlite_copy(sqlite_template, tmp_path, fast_path=request.param)
     yield storage
     storage.close()
 

@@ -196,7 +196,7 @@ def test_a_connection_dropped_under_a_driver_path_read_is_thrown_away(
     it, the error is SQLAlchemy's and the connection is invalidated, as SQLAlchemy's
     own execution would do, so the next unit of work gets a live one."""
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
-    storage = SqlAlchemyStorage(postgres_url)
+    storage = SqlAlchemyStorage(postgres_url, fast_path=True)
     try:
         first = _backend_pid(storage)
         _terminate(postgres_url, first)
@@ -217,7 +217,7 @@ def test_after_a_server_restart_one_unit_of_work_fails_not_one_per_pooled_connec
     execution does: the connections pooled moments before it are not tried one by one."""
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
     url = make_database_url("postgresql")
-    storage = SqlAlchemyStorage.from_url(url, migrate=True)
+    storage = SqlAlchemyStorage.from_url(url, migrate=True, fast_path=True)
     try:
         held = [storage.unit_of_work() for _ in range(3)]
         pids = []
@@ -246,7 +246,9 @@ def test_after_a_server_restart_one_unit_of_work_fails_not_one_per_pooled_connec
 def test_execution_options_keep_sqlalchemys_own_execution(tmp_path: Path) -> None:
     """A schema_translate_map (or any execution option) changes what a statement means:
     the prebuilt statements then go through SQLAlchemy, which honours it."""
-    storage = SqlAlchemyStorage.from_url(f"sqlite:///{tmp_path / 'book.db'}", migrate=True)
+    storage = SqlAlchemyStorage.from_url(
+        f"sqlite:///{tmp_path / 'book.db'}", migrate=True, fast_path=True
+    )
     try:
         with storage.unit_of_work() as uow:
             assert uow.runs_on_driver

@@ -6,6 +6,11 @@
 Alembic migrations shipped here: :meth:`SqlAlchemyStorage.migrate`, or
 ``from_url(url, migrate=True)``; opening a database whose schema is not current
 raises :class:`SchemaNotCurrent`, an unreachable one :class:`DatabaseUnavailable`.
+
+What relies on SQLAlchemy's internals (hot statements run on the DBAPI connection,
+SQLite's BEGIN IMMEDIATE in the dialect) is in :mod:`.fast_path`, behind one switch:
+``SqlAlchemyStorage(url, fast_path=False)`` or ``CONTACTBOOK_SQL_FAST_PATH=0`` keeps to
+SQLAlchemy's documented API, with the same results.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, get_origin
@@ -231,7 +231,7 @@ class RowMapper(Generic[E]):
             data = self._read(data)
         return self._structure_entity(data, self.entity_type)
 
-    def entity(self, keys: tuple[str, ...], values: tuple[Any, ...]) -> E:
+    def entity(self, keys: tuple[str, ...], values: Sequence[Any]) -> E:
         """One row's values, in the order of ``keys``, as an entity."""
         return self._structure(dict(zip(keys, values, strict=True)))
 

@@ -1,9 +1,9 @@
 """Engines set up per backend, as the SQL storage relies on them.
 
 * SQLite: WAL journal, ``foreign_keys=ON``, a busy timeout, and every transaction
-  opened with ``BEGIN IMMEDIATE`` (SQLAlchemy's pysqlite recipe: the driver's own
-  transaction handling is switched off and the dialect's begin step emits BEGIN), so
-  two writers queue for the lock instead of one failing half-way; SAVEPOINTs work.
+  opened with ``BEGIN IMMEDIATE``, read-only ones too (SQLAlchemy's pysqlite recipe:
+  the driver's own transaction handling is switched off and SQLAlchemy emits BEGIN),
+  so two writers queue for the lock instead of one failing half-way; SAVEPOINTs work.
   An in-memory database (``sqlite://``) is one shared connection.
 * PostgreSQL: READ COMMITTED (the default); compare-and-set ``UPDATE``s wait for a
   competing writer and then see its version.
@@ -27,11 +27,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from contactbook.adapters.storage.sqlalchemy.columns import MYSQL_DIALECTS
+from contactbook.adapters.storage.sqlalchemy.fast_path import (
+    begin_immediate_in_the_dialect,
+    fast_path_enabled,
+)
 
 __all__ = [
     "ENGINE_LOGGING_NAME",
@@ -95,13 +99,17 @@ def _sqlite_events(engine: Engine, *, memory: bool) -> None:
         finally:
             cursor.close()
 
-    def _begin_immediate(dbapi_connection: Any) -> None:
-        dbapi_connection.execute("BEGIN IMMEDIATE")
 
-    # The dialect's own begin step (a no-op for pysqlite) rather than the recipe's
-    # "begin" event: any connection event makes SQLAlchemy dispatch its execution
-    # events around every statement, a tenth of a short read.
-    engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
+def _begin_immediate(engine: Engine, *, fast_path: bool) -> None:
+    """Every SQLite transaction opens with ``BEGIN IMMEDIATE``: from the dialect's begin
+    step on the fast path, from SQLAlchemy's documented ``"begin"`` event off it."""
+    if fast_path:
+        begin_immediate_in_the_dialect(engine)
+        return
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _HiddenRows(logging.Filter):
@@ -154,8 +162,15 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise
 
 
-def create_storage_engine(url: str | URL, **options: Any) -> Engine:
-    """An engine for ``url`` with the settings this storage relies on (see module doc)."""
+def create_storage_engine(
+    url: str | URL, *, fast_path: bool | None = None, **options: Any
+) -> Engine:
+    """An engine for ``url`` with the settings this storage relies on (see module doc).
+
+    ``fast_path`` (default: the ``CONTACTBOOK_SQL_FAST_PATH`` environment variable, on
+    unless ``0``) says how SQLite's ``BEGIN IMMEDIATE`` is issued (see
+    :mod:`~contactbook.adapters.storage.sqlalchemy.fast_path`); ``options`` go to
+    :func:`sqlalchemy.create_engine`."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     _hide_personal_data_in_logs(options)
@@ -166,6 +181,7 @@ def create_storage_engine(url: str | URL, **options: Any) -> Engine:
             options.setdefault("connect_args", {"check_same_thread": False})
         engine = create_engine(parsed, **options)
         _sqlite_events(engine, memory=memory)
+        _begin_immediate(engine, fast_path=fast_path_enabled(fast_path))
         return engine
     if backend == "postgresql":
         options.setdefault("connect_args", {"connect_timeout": _CONNECT_TIMEOUT_S})

@@ -27,7 +27,8 @@ from contactbook.adapters.storage.sqlalchemy.engine import (
     sqlite_file,
 )
 from contactbook.adapters.storage.sqlalchemy.errors import DatabaseUnavailable, SchemaNotCurrent
-from contactbook.adapters.storage.sqlalchemy.prepared import runs_on_driver
+from contactbook.adapters.storage.sqlalchemy.execution import THROUGH_SQLALCHEMY, Statements
+from contactbook.adapters.storage.sqlalchemy.fast_path import fast_path_enabled, statements_for
 from contactbook.adapters.storage.sqlalchemy.repositories import (
     SqlAccountRepository,
     SqlApplicationRepository,
@@ -72,8 +73,8 @@ class SqlAlchemyUnitOfWork:
         self._storage = storage
         self._connection: Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
-        self.runs_on_driver = False
-        """Whether prebuilt statements bypass SQLAlchemy's execution layer (``prepared``)."""
+        self.statements: Statements = THROUGH_SQLALCHEMY
+        """How the repositories run their prebuilt statements, chosen on entry."""
 
     # Repositories are built on first use: a use case touches three to six of the
     # eleven, and building them all was a fifth of opening a unit of work. Each
@@ -97,6 +98,11 @@ class SqlAlchemyUnitOfWork:
         return self._storage.engine.dialect.name in _ROW_LOCKING_DIALECTS
 
     @property
+    def runs_on_driver(self) -> bool:
+        """Whether prebuilt statements bypass SQLAlchemy's execution layer (fast path)."""
+        return self.statements is not THROUGH_SQLALCHEMY
+
+    @property
     def connection(self) -> Connection:
         """This unit of work's connection (RuntimeError outside its ``with`` block)."""
         if self._connection is None:
@@ -110,7 +116,9 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("this unit of work is already open; ask the storage for another")
         self._connection = self._storage.connect()
         self._callbacks = []
-        self.runs_on_driver = runs_on_driver(self._connection)
+        self.statements = (
+            statements_for(self._connection) if self._storage.fast_path else THROUGH_SQLALCHEMY
+        )
         return self
 
     def __exit__(
@@ -171,21 +179,40 @@ class SqlAlchemyStorage:
     uses. An engine passed in stays the caller's: :meth:`close` leaves it open;
     make it with :func:`create_storage_engine` to keep the settings above (without
     them SQLite neither queues writers nor supports SAVEPOINTs properly).
+
+    ``fast_path`` switches the shortcuts built on SQLAlchemy's internals on or off
+    (:mod:`~contactbook.adapters.storage.sqlalchemy.fast_path`; default: on unless
+    ``CONTACTBOOK_SQL_FAST_PATH=0``); the results are the same either way. An engine
+    passed in keeps the ``BEGIN`` its :func:`create_storage_engine` call chose.
     """
 
-    def __init__(self, engine_or_url: Engine | str | URL, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        engine_or_url: Engine | str | URL,
+        *,
+        fast_path: bool | None = None,
+        **engine_options: Any,
+    ) -> None:
+        self.fast_path = fast_path_enabled(fast_path)
         if isinstance(engine_or_url, Engine):
             if engine_options:
                 raise TypeError("engine options apply only when a URL is given")
             self.engine = engine_or_url
             self._owns_engine = False
         else:
-            self.engine = create_storage_engine(engine_or_url, **engine_options)
+            self.engine = create_storage_engine(
+                engine_or_url, fast_path=self.fast_path, **engine_options
+            )
             self._owns_engine = True
 
     @classmethod
     def from_url(
-        cls, url: str | URL, *, migrate: bool = False, **engine_options: Any
+        cls,
+        url: str | URL,
+        *,
+        migrate: bool = False,
+        fast_path: bool | None = None,
+        **engine_options: Any,
     ) -> SqlAlchemyStorage:
         """A storage on ``url`` whose schema is current.
 
@@ -197,7 +224,7 @@ class SqlAlchemyStorage:
         :class:`DatabaseUnavailable`. Neither message shows the password.
         """
         parsed = make_url(url)
-        storage = cls(parsed, **engine_options)
+        storage = cls(parsed, fast_path=fast_path, **engine_options)
         try:
             if migrate or is_memory_sqlite(parsed):
                 storage._make_sqlite_folder()

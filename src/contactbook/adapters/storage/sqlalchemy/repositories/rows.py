@@ -14,12 +14,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from contactbook.adapters.storage.sqlalchemy.converter import RowMapper
-from contactbook.adapters.storage.sqlalchemy.prepared import (
-    all_rows,
-    first_row,
-    prepared,
-    row_count,
-)
 from contactbook.adapters.storage.sqlalchemy.repositories.conflicts import (
     conflict_on_lost_race,
     is_lost_race,
@@ -120,55 +114,28 @@ class Rows(Generic[E]):
 
     def first_of(self, statement: Select[Any], values: Mapping[str, Any]) -> E | None:
         """The first row of a prebuilt ``select(table)`` as an entity, or None."""
-        connection = self.connection
-        if self._uow.runs_on_driver:
-            compiled = prepared(statement, connection.dialect, tuple(values))
-            if compiled is not None:
-                row = first_row(connection, compiled, values)
-                return None if row is None else self.mapper.entity(self.column_keys, row)
-        return self.mapper.first(connection.execute(statement, values), self.column_keys)
+        row = self._uow.statements.first_row(self.connection, statement, values)
+        return None if row is None else self.mapper.entity(self.column_keys, row)
 
     def first_row_of(
         self, statement: Select[Any], values: Mapping[str, Any]
-    ) -> tuple[Any, ...] | None:
+    ) -> Sequence[Any] | None:
         """The first row of a prebuilt SELECT as plain values, or None."""
-        connection = self.connection
-        if self._uow.runs_on_driver:
-            compiled = prepared(statement, connection.dialect, tuple(values))
-            if compiled is not None:
-                return first_row(connection, compiled, values)
-        row = connection.execute(statement, values).first()
-        return None if row is None else tuple(row)
+        return self._uow.statements.first_row(self.connection, statement, values)
 
-    def rows_of(self, statement: Select[Any], values: Mapping[str, Any]) -> Sequence[Any]:
+    def rows_of(self, statement: Select[Any], values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Every row of a prebuilt SELECT as plain values (a list page's read model)."""
-        connection = self.connection
-        if self._uow.runs_on_driver:
-            compiled = prepared(statement, connection.dialect, tuple(values))
-            if compiled is not None:
-                return all_rows(connection, compiled, values)
-        return connection.execute(statement, values).all()
+        return self._uow.statements.all_rows(self.connection, statement, values)
 
     def every_of(self, statement: Select[Any], values: Mapping[str, Any]) -> list[E]:
         """Every row of a prebuilt ``select(table)`` as entities."""
-        connection = self.connection
-        if self._uow.runs_on_driver:
-            compiled = prepared(statement, connection.dialect, tuple(values))
-            if compiled is not None:
-                keys = self.column_keys
-                return [
-                    self.mapper.entity(keys, row) for row in all_rows(connection, compiled, values)
-                ]
-        return self.mapper.every(connection.execute(statement, values))
+        keys, entity = self.column_keys, self.mapper.entity
+        rows = self._uow.statements.all_rows(self.connection, statement, values)
+        return [entity(keys, row) for row in rows]
 
     def run(self, statement: Executable, values: Mapping[str, Any]) -> int:
         """Run a prebuilt INSERT or UPDATE with ``values`` bound; its row count."""
-        connection = self.connection
-        if self._uow.runs_on_driver:
-            compiled = prepared(statement, connection.dialect, tuple(values))
-            if compiled is not None:
-                return row_count(connection, compiled, values)
-        return int(connection.execute(statement, values).rowcount)
+        return self._uow.statements.row_count(self.connection, statement, values)
 
     def first_where(self, *conditions: ColumnElement[bool]) -> E | None:
         return self.one(self.select().where(*conditions).order_by(self.key).limit(1))

@@ -1,39 +1,97 @@
-"""Prebuilt statements run on a unit of work's DBAPI connection (SQLite, psycopg).
+"""Everything in the SQL storage that relies on SQLAlchemy's internals, behind one switch.
 
-SQLAlchemy's work around each execution (the compiled-cache lookup, an execution
-context, parameter and result objects) costs 20–60 µs per statement: as much as
-SQLite itself needs for a keyed read, an insert or a compare-and-set update, and
-most of the client's CPU in a short list page on PostgreSQL. The unit of work's
-hottest statements are built once (``functools.cache`` in
-:mod:`~contactbook.adapters.storage.sqlalchemy.repositories`), so they are also
-*compiled* once here, per dialect and set of given values, with SQLAlchemy's own
-compiler and the column types' own bind and result processors; each execution is
-then the processors and one ``execute`` on the connection SQLAlchemy manages (its
-documented DBAPI connection), inside the transaction SQLAlchemy began.
+Two shortcuts, on unless switched off:
 
-Only where nothing else is lost: SQLite and PostgreSQL through psycopg, and only
-while the engine has no cursor-execute or error event listeners and does not log
-SQL (``echo``): tracing, SQL logging and ``handle_error`` hooks see every
-statement exactly as before. Driver errors are raised as SQLAlchemy's exception
-classes (``IntegrityError`` …), wrapped the way SQLAlchemy wraps them, parameters
-hidden as the engine says; a lost server connection is invalidated as SQLAlchemy
-would, so the pool never hands it out again.
+* **Prebuilt statements on the driver.** SQLAlchemy's work around each execution
+  (the compiled-cache lookup, an execution context, parameter and result objects)
+  costs 20–60 µs per statement: as much as SQLite itself needs for a keyed read,
+  an insert or a compare-and-set update, and most of the client's CPU in a short
+  list page on PostgreSQL. The unit of work's hottest statements are built once
+  (``functools.cache`` in the repositories), so they are also *compiled* once here,
+  per dialect and set of given values, with SQLAlchemy's own compiler and the column
+  types' own bind and result processors; each execution is then the processors and
+  one ``execute`` on the connection SQLAlchemy manages (its documented DBAPI
+  connection), inside the transaction SQLAlchemy began. Only where nothing else is
+  lost: SQLite and PostgreSQL through psycopg, and only while the engine has no
+  cursor-execute or error event listeners, does not log SQL (``echo``) and has no
+  execution options: tracing, SQL logging and ``handle_error`` hooks see every
+  statement exactly as before. Driver errors are raised as SQLAlchemy's exception
+  classes (``IntegrityError`` …), wrapped the way SQLAlchemy wraps them, parameters
+  hidden as the engine says; a lost server connection is invalidated as SQLAlchemy
+  would, so the pool never hands it out again.
+* **SQLite's BEGIN IMMEDIATE in the dialect's begin step** (``dialect.do_begin``,
+  a no-op for pysqlite, replaced on the engine's own dialect) rather than the
+  documented ``"begin"`` event: any connection event makes SQLAlchemy dispatch its
+  execution events around every statement, a tenth of a short read.
+
+The switch: ``SqlAlchemyStorage(url, fast_path=False)`` (also
+:meth:`~contactbook.adapters.storage.sqlalchemy.SqlAlchemyStorage.from_url` and
+:func:`~contactbook.adapters.storage.sqlalchemy.create_storage_engine`), or
+``CONTACTBOOK_SQL_FAST_PATH=0`` in the environment when the argument is not given.
+Off, the storage uses SQLAlchemy's documented API only (``Connection.execute``,
+the ``"begin"`` event) with the same results: the storage contract runs both ways.
+What is used here (compiler attributes, ``do_begin``, ``DBAPIError.instance``) may
+change in any SQLAlchemy release; the pin in ``pyproject.toml`` names the releases
+the contract passed on.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Select
 
-__all__ = ["Prepared", "all_rows", "first_row", "prepared", "row_count", "runs_on_driver"]
+from contactbook.adapters.storage.sqlalchemy.execution import THROUGH_SQLALCHEMY, Run, Statements
+
+__all__ = [
+    "ON_THE_DRIVER",
+    "SWITCH_VARIABLE",
+    "Prepared",
+    "all_rows",
+    "begin_immediate_in_the_dialect",
+    "fast_path_enabled",
+    "first_row",
+    "prepared",
+    "row_count",
+    "runs_on_driver",
+    "statements_for",
+]
+
+R = TypeVar("R")
+
+SWITCH_VARIABLE = "CONTACTBOOK_SQL_FAST_PATH"
+"""The environment variable that switches the fast path off (``0``) when no
+``fast_path`` argument is given."""
+
+_OFF = frozenset({"0", "false", "no", "off"})
+
+
+def fast_path_enabled(fast_path: bool | None = None) -> bool:
+    """``fast_path`` when given, else on unless ``CONTACTBOOK_SQL_FAST_PATH`` is
+    ``0``, ``false``, ``no`` or ``off`` (read now, not at import)."""
+    if fast_path is not None:
+        return fast_path
+    return os.environ.get(SWITCH_VARIABLE, "").strip().lower() not in _OFF
+
+
+def begin_immediate_in_the_dialect(engine: Engine) -> None:
+    """Open every transaction of this SQLite engine with ``BEGIN IMMEDIATE`` from the
+    dialect's begin step (see the module doc); the engine's connect event has taken
+    transaction control away from the sqlite3 module."""
+
+    def _begin_immediate(dbapi_connection: Any) -> None:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+    engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
+
 
 _Processor = Callable[[Any], Any] | None
 
@@ -127,7 +185,7 @@ def prepared(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
 
 def _run(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> Any:
     if not connection.in_transaction():
-        connection.begin()  # the dialect's begin step: BEGIN IMMEDIATE (see storage.py)
+        connection.begin()  # SQLite: BEGIN IMMEDIATE (see the engine module)
     arguments = statement.parameters(values)
     dialect = connection.dialect
     driver = connection.connection.driver_connection
@@ -210,3 +268,33 @@ def row_count(connection: Connection, statement: Prepared, values: Mapping[str, 
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+def _on_the_driver(
+    run: Callable[[Connection, Prepared, Mapping[str, Any]], R],
+    otherwise: Run[R],
+) -> Run[R]:
+    """``run`` on the statement compiled by :func:`prepared`, or ``otherwise`` (through
+    SQLAlchemy) when it cannot be compiled (expanding parameters, Python-side defaults)."""
+
+    def execute(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> R:
+        compiled = prepared(statement, connection.dialect, tuple(values))
+        if compiled is None:
+            return otherwise(connection, statement, values)
+        return run(connection, compiled, values)
+
+    return execute
+
+
+ON_THE_DRIVER = Statements(
+    first_row=_on_the_driver(first_row, THROUGH_SQLALCHEMY.first_row),
+    all_rows=_on_the_driver(all_rows, THROUGH_SQLALCHEMY.all_rows),
+    row_count=_on_the_driver(row_count, THROUGH_SQLALCHEMY.row_count),
+)
+"""Prebuilt statements on the DBAPI connection (see the module doc)."""
+
+
+def statements_for(connection: Connection) -> Statements:
+    """How a unit of work with the fast path on runs its prebuilt statements on
+    ``connection``: on the driver where :func:`runs_on_driver` allows it."""
+    return ON_THE_DRIVER if runs_on_driver(connection) else THROUGH_SQLALCHEMY
