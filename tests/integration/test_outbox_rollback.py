@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import contactbook
-import contactbook.usecases.accounts
+import contactbook.usecases.accounts.registration
 from contactbook.testing import FastPasswordHasher, MovableClock
 
 
@@ -35,7 +35,7 @@ def test_a_failure_after_the_message_was_added_sends_nothing(
     def failing_record(*_: object, **__: object) -> None:
         raise Boom
 
-    monkeypatch.setattr(contactbook.usecases.accounts, "record", failing_record)
+    monkeypatch.setattr(contactbook.usecases.accounts.registration, "record", failing_record)
     with pytest.raises(Boom):
         book.accounts.register(
             contactbook.RegistrationForm(

@@ -13,7 +13,7 @@ import pytest
 import contactbook
 from contactbook.errors import Conflict
 from contactbook.testing import FastPasswordHasher
-from contactbook.usecases.staff import Staff
+from contactbook.usecases.staff import administration
 
 PASSWORD = "staff-passphrase-2020!"
 WAIT = 20.0
@@ -37,14 +37,14 @@ def _both_at_once(
 ) -> list[Any]:
     """Run ``calls`` on threads that each read their members, then meet, then write."""
     barrier = threading.Barrier(len(calls), timeout=WAIT)
-    read = Staff._managed
+    read = administration.managed
 
-    def managed_then_wait(self: Staff, *args: Any, **kwargs: Any) -> Any:
-        found = read(self, *args, **kwargs)
+    def managed_then_wait(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
         barrier.wait()
         return found
 
-    monkeypatch.setattr(Staff, "_managed", managed_then_wait)
+    monkeypatch.setattr(administration, "managed", managed_then_wait)
 
     def run(call: Callable[[], Any]) -> Any:
         try:
