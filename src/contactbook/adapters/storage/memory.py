@@ -264,7 +264,6 @@ class MemoryAccountRepository:
         self._table.replace(old, new)
 
     def remove(self, account: FamilyMember) -> None:
-        """Delete the account and its tokens, messages, posts, grants and applications."""
         self._table.remove(account)
         tables = self._uow.working_tables()
         owned: list[tuple[dict[str, Any], Callable[[Any], str | None]]] = [
@@ -422,7 +421,6 @@ class MemoryApplicationRepository:
     def list_by_applicant(
         self, applicant_id: str, *, after: After, limit: int
     ) -> Sequence[ServiceApplication]:
-        """Newest first by ``submitted_at``."""
         return self._table.page(
             lambda application: application.applicant_id == applicant_id,
             by=lambda application: application.submitted_at,
@@ -439,7 +437,6 @@ class MemoryApplicationRepository:
         after: After,
         limit: int,
     ) -> Sequence[ServiceApplication]:
-        """Oldest first by ``submitted_at``; ``facility_codes`` None means all."""
         return self._table.page(
             lambda application: (
                 (facility_codes is None or application.facility_code in facility_codes)
@@ -510,7 +507,6 @@ class MemoryPostRepository:
     def list_by_author(
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[FamilyPost]:
-        """Newest first by ``submitted_at``."""
         return self._table.page(
             lambda post: post.author_id == author_id and (status is None or post.status is status),
             by=lambda post: post.submitted_at,
@@ -608,7 +604,6 @@ class MemoryPostRepository:
         after: After,
         limit: int,
     ) -> Sequence[FamilyPost]:
-        """Oldest first by ``submitted_at``; ``submitted_to`` is exclusive."""
         return self._table.page(
             lambda post: (
                 (facility_codes is None or post.facility_code in facility_codes)
@@ -622,7 +617,6 @@ class MemoryPostRepository:
         )
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
-        """The newest PENDING or APPROVED post of this author to this inmate."""
         found = self._table.page(
             lambda post: (
                 post.author_id == author_id
@@ -637,7 +631,6 @@ class MemoryPostRepository:
         return found[0] if found else None
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
-        """PENDING posts whose review deadline is at or before ``now``, earliest deadline first."""
         return self._table.first(
             lambda post: post.status is PostStatus.PENDING and post.review_deadline <= now,
             by=lambda post: post.review_deadline,
@@ -654,7 +647,6 @@ class MemoryPostRepository:
     def approved_undelivered(
         self, facility_codes: frozenset[str] | None, *, after: After, limit: int
     ) -> Sequence[FamilyPost]:
-        """APPROVED, not yet delivered, oldest decision first (sorted by ``decided_at``)."""
         return self._table.page(
             lambda post: (
                 post.status is PostStatus.APPROVED
@@ -670,7 +662,6 @@ class MemoryPostRepository:
     def ended_before(
         self, status: PostStatus, before: datetime, *, limit: int
     ) -> Sequence[FamilyPost]:
-        """Posts that reached their end in ``status`` before ``before``, oldest end first."""
         return self._table.page(
             lambda post: post.status is status and (_post_end(post) or before) < before,
             by=_post_end,
@@ -680,7 +671,6 @@ class MemoryPostRepository:
         )
 
     def remove(self, post: FamilyPost) -> None:
-        """Delete the post; a revision of it stays, no longer linked to it."""
         self._table.remove(post)
         rows = self._table.rows
         for key, revision in list(rows.items()):
@@ -742,8 +732,6 @@ class MemoryNoticeRepository:
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        """Live notices published by those facilities (None: all, Agency's included),
-        newest first; ``published_from`` inclusive, ``published_to`` exclusive."""
         return self._table.page(
             lambda notice: (
                 not notice.is_deleted
@@ -794,8 +782,6 @@ class MemoryNoticeRepository:
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        """Live notices to everyone, to those facilities or to those inmates, newest first;
-        ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
         return self._table.page(
             lambda notice: (
                 not notice.is_deleted
@@ -811,7 +797,6 @@ class MemoryNoticeRepository:
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
     ) -> Sequence[str]:
-        """The distinct ``YYYY-MM`` months with a live notice for this family, newest first."""
         readable = self._table.where(
             lambda notice: (
                 not notice.is_deleted and _reaches_family(notice, facility_codes, inmate_ids)
@@ -856,9 +841,8 @@ class MemoryMessageRepository:
             self._table.replace(message, message.leased(until))
 
     def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
-        """PENDING messages due at ``now`` (no retry time, or one at or before ``now``),
-        oldest ``created_at`` first. The unit of work's lock already keeps other
-        dispatchers out, so nothing more is needed to claim them."""
+        """Nothing to lock: the unit of work holds the storage's lock, which already
+        keeps other dispatchers out."""
         return self._table.first(
             lambda message: (
                 message.status is MessageStatus.PENDING
@@ -869,7 +853,6 @@ class MemoryMessageRepository:
         )
 
     def log_for(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
-        """SENT messages of one account, newest first by ``sent_at``."""
         return self._table.page(
             lambda message: (
                 message.account_id == account_id and message.status is MessageStatus.SENT
@@ -883,7 +866,6 @@ class MemoryMessageRepository:
     def list_for_facility(
         self, facility_code: str | None, *, after: After, limit: int
     ) -> Sequence[Message]:
-        """Messages about one facility's business (None: all), newest first by ``created_at``."""
         return self._table.page(
             lambda message: facility_code is None or message.facility_code == facility_code,
             by=lambda message: message.created_at,
@@ -893,7 +875,6 @@ class MemoryMessageRepository:
         )
 
     def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
-        """Every message of one account, whatever its status, newest first by ``created_at``."""
         return self._table.page(
             lambda message: message.account_id == account_id,
             by=lambda message: message.created_at,
@@ -903,7 +884,6 @@ class MemoryMessageRepository:
         )
 
     def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
-        """SENT or FAILED messages created before ``before``, oldest first."""
         return self._table.first(
             lambda message: message.status in _FINISHED_MESSAGES and message.created_at < before,
             by=lambda message: message.created_at,
@@ -971,7 +951,6 @@ class MemoryAuditRepository:
         )
 
     def append(self, event: AuditEvent) -> None:
-        """Add the event; ``Conflict`` if its ``seq`` is taken (another writer won)."""
         self._table.add(event)
 
     def last(self) -> AuditEvent | None:
@@ -993,7 +972,6 @@ class MemoryAuditRepository:
         limit: int,
         action: str | None = None,
     ) -> Sequence[AuditEvent]:
-        """Newest first by ``at``; ``since`` inclusive, ``until`` exclusive."""
         return self._table.page(
             lambda event: (
                 (actor_id is None or event.actor_id == actor_id)
@@ -1008,7 +986,7 @@ class MemoryAuditRepository:
         )
 
     def in_order(self) -> Iterator[AuditEvent]:
-        """Every event by ``seq`` ascending, read now (later appends are not seen)."""
+        """Sorted when called: later appends are not seen."""
         return iter(sorted(self._table.rows.values(), key=lambda event: event.seq))
 
     def head(self) -> tuple[int, str] | None:
@@ -1091,7 +1069,7 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Roll back whatever was not committed, then let the next unit of work in."""
+        """Release the storage's lock, after the rollback, to let the next unit of work in."""
         try:
             self.rollback()
         finally:
@@ -1114,13 +1092,11 @@ class MemoryUnitOfWork:
         _run_all(callbacks)
 
     def on_rollback(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` if this unit of work ends without committing."""
         self.working_tables()
         self._callbacks.append(callback)
 
     def stored_files(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
-        """Every file a row points to (see the port), from this transaction's tables
-        as they are at the call."""
+        """Read from this transaction's tables as they are at the call, in one go."""
         tables = self.working_tables()
         owners: list[tuple[StoredFileOwner, dict[str, tuple[StoredFile, ...]]]] = [
             ("application", {key: row.evidence for key, row in tables.applications.items()}),
