@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
@@ -32,7 +32,6 @@ from contactbook.domain.message import Message, MessageStatus
 from contactbook.domain.notice import AgencyNotice, AudienceScope
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
 from contactbook.domain.staff import StaffMember
-from contactbook.domain.versioning import Versioned
 from contactbook.errors import Conflict, NotFound
 from contactbook.ports.storage import (
     AccountRepository,
@@ -59,6 +58,11 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStorage", "MemoryUnitOfWork"]
 
 E = TypeVar("E")
+
+_Where = Callable[[E], bool]
+"""Which rows a look-up or list keeps."""
+_By = Callable[[E], datetime | None]
+"""The time a list sorts rows by (None: the row has no place in the list)."""
 
 MEMORY_URL = "memory://"
 
@@ -89,121 +93,105 @@ class _Tables:
         )
 
 
-def _same_version(stored: Versioned, old: Versioned) -> bool:
-    """The usual compare-and-set: the row still has the version ``old`` was read at."""
-    return stored.version == old.version
-
-
-def _same_token(stored: OneTimeToken, old: OneTimeToken) -> bool:
-    """Tokens carry no version; the row must still be exactly what was read (unused)."""
-    return stored == old
-
-
 class _Table(Generic[E]):
     """One table seen from a unit of work: unique rules, compare-and-set, keyset lists.
 
-    ``unique`` are functions giving an entity's value under one unique rule, or
-    ``None`` when the rule does not apply to it (e.g. an inmate who has left);
-    two entities clash when some rule gives both the same non-None value.
-    The key itself is always unique.
+    Every repository extends it (most through :class:`_VersionedRepository`) and
+    states only its key, its unique rules and its own look-ups and lists, built
+    on the protected helpers; the rules all tables share live here once.
     """
 
-    def __init__(
-        self,
-        uow: MemoryUnitOfWork,
-        rows: Callable[[_Tables], dict[str, E]],
-        *,
-        key: Callable[[E], str],
-        unchanged: Callable[[E, E], bool],
-        unique: Sequence[Callable[[E], Hashable | None]] = (),
-    ) -> None:
+    def __init__(self, uow: MemoryUnitOfWork, rows: Callable[[_Tables], dict[str, E]]) -> None:
         self._uow = uow
         self._select = rows
-        self._key = key
-        self._unchanged = unchanged
-        self._unique = unique
+
+    def _key(self, entity: E) -> str:
+        raise NotImplementedError
+
+    def _unchanged(self, stored: E, old: E) -> bool:
+        """Whether the stored row is still as ``old`` was read; without a version to
+        compare, it must be exactly ``old``."""
+        return stored == old
+
+    def _unique(self, entity: E) -> tuple[Hashable | None, ...]:
+        """The entity's value under each unique rule, or None where a rule does not
+        apply to it (e.g. an inmate who has left). Two entities clash when a rule
+        gives both the same non-None value. The key itself is always unique."""
+        return ()
 
     @property
-    def rows(self) -> dict[str, E]:
+    def _rows(self) -> dict[str, E]:
         """This unit of work's rows (RuntimeError outside its ``with`` block)."""
         return self._select(self._uow.working_tables())
 
-    def get(self, key: str) -> E | None:
-        return self.rows.get(key)
+    def _where(self, predicate: _Where[E]) -> list[E]:
+        return [row for row in self._rows.values() if predicate(row)]
 
-    def where(self, predicate: Callable[[E], bool]) -> list[E]:
-        return [row for row in self.rows.values() if predicate(row)]
-
-    def _clashes(self, entity: E, other: E) -> bool:
-        for rule in self._unique:
-            value = rule(entity)
-            if value is not None and value == rule(other):
-                return True
-        return False
+    def _one(self, predicate: _Where[E]) -> E | None:
+        """The row a look-up on a unique rule finds, if any."""
+        return next((row for row in self._rows.values() if predicate(row)), None)
 
     def _require_unique(self, entity: E, *, ignoring: str | None = None) -> None:
-        if any(self._clashes(entity, other) for key, other in self.rows.items() if key != ignoring):
-            raise Conflict("duplicate")
+        values = self._unique(entity)
+        for key, other in self._rows.items():
+            if key != ignoring and any(
+                value is not None and value == theirs
+                for value, theirs in zip(values, self._unique(other), strict=True)
+            ):
+                raise Conflict("duplicate")
 
-    def add(self, entity: E) -> None:
-        key = self._key(entity)
-        if key in self.rows:
-            raise Conflict("duplicate")
-        self._require_unique(entity)
-        self.rows[key] = entity
-        self._uow.mark_written()
-
-    def replace(self, old: E, new: E) -> None:
-        """Compare-and-set; unique rules hold for the new state too, as in a database."""
-        key = self._key(old)
-        if self._key(new) != key:
-            raise ValueError(f"replace() keeps the key: {key!r} cannot become {self._key(new)!r}")
-        stored = self.rows.get(key)
-        if stored is None:
-            raise NotFound()
-        if not self._unchanged(stored, old):
-            raise Conflict("stale_version")
-        self._require_unique(new, ignoring=key)
-        self.rows[key] = new
-        self._uow.mark_written()
-
-    def remove(self, entity: E) -> None:
-        """Delete the row of ``entity`` if it is still as ``entity`` was read."""
-        key = self._key(entity)
-        stored = self.rows.get(key)
+    def _require_unchanged(self, entity: E) -> None:
+        """``NotFound`` if the row of ``entity`` is gone, ``Conflict`` if it changed."""
+        stored = self._rows.get(self._key(entity))
         if stored is None:
             raise NotFound()
         if not self._unchanged(stored, entity):
             raise Conflict("stale_version")
-        del self.rows[key]
+
+    def _insert(self, entity: E) -> None:
+        key = self._key(entity)
+        if key in self._rows:
+            raise Conflict("duplicate")
+        self._require_unique(entity)
+        self._rows[key] = entity
         self._uow.mark_written()
 
-    def first(
-        self, predicate: Callable[[E], bool], *, by: Callable[[E], datetime], limit: int
-    ) -> list[E]:
-        """The first ``limit`` matching rows in ascending ``(by(row), key)`` order."""
-        _require_limit(limit)
-        ordered = sorted(self.where(predicate), key=lambda row: (by(row), self._key(row)))
-        return ordered[:limit]
+    def _compare_and_set(self, old: E, new: E) -> None:
+        """Unique rules hold for the new state too, as in a database."""
+        key = self._key(old)
+        if self._key(new) != key:
+            raise ValueError(f"replace() keeps the key: {key!r} cannot become {self._key(new)!r}")
+        self._require_unchanged(old)
+        self._require_unique(new, ignoring=key)
+        self._rows[key] = new
+        self._uow.mark_written()
 
-    def page(
-        self,
-        predicate: Callable[[E], bool],
-        *,
-        by: Callable[[E], datetime | None],
-        newest_first: bool,
-        after: After,
-        limit: int,
+    def _delete(self, entity: E) -> None:
+        self._require_unchanged(entity)
+        del self._rows[self._key(entity)]
+        self._uow.mark_written()
+
+    def _newest(self, where: _Where[E], by: _By[E], *, after: After = None, limit: int) -> list[E]:
+        """A keyset page in descending ``(by(row), key)`` order: see :meth:`_page`."""
+        return self._page(where, by, newest_first=True, after=after, limit=limit)
+
+    def _oldest(self, where: _Where[E], by: _By[E], *, after: After = None, limit: int) -> list[E]:
+        """A keyset page in ascending ``(by(row), key)`` order: see :meth:`_page`."""
+        return self._page(where, by, newest_first=False, after=after, limit=limit)
+
+    def _page(
+        self, where: _Where[E], by: _By[E], *, newest_first: bool, after: After, limit: int
     ) -> list[E]:
-        """A keyset page: rows ordered by ``(by(row), key)``, strictly after ``after``.
+        """Matching rows ordered by ``(by(row), key)``, strictly after ``after``.
 
         Ties on the time are broken by the key in the same direction, so
         ``after`` (the last row shown) names one exact position. A row whose
         sort time is None has no position and is never listed.
         """
-        _require_limit(limit)
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
         positioned: list[tuple[tuple[datetime, str], E]] = []
-        for row in self.where(predicate):
+        for row in self._where(where):
             when = by(row)
             if when is not None:
                 positioned.append(((when, self._key(row)), row))
@@ -217,9 +205,37 @@ class _Table(Generic[E]):
         return [row for _, row in positioned[:limit]]
 
 
-def _require_limit(limit: int) -> None:
-    if limit < 0:
-        raise ValueError(f"limit must not be negative, got {limit}")
+class _Repository(_Table[E]):
+    """``add``, ``get`` and ``replace``, which every repository but the audit trail's has."""
+
+    def add(self, entity: E) -> None:
+        self._insert(entity)
+
+    def get(self, key: str) -> E | None:
+        return self._rows.get(key)
+
+    def replace(self, old: E, new: E) -> None:
+        self._compare_and_set(old, new)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Row)
+
+
+class _VersionedRepository(_Repository[R]):
+    """The usual table: keyed by ``id``, compare-and-set on ``version``."""
+
+    def _key(self, entity: R) -> str:
+        return entity.id
+
+    def _unchanged(self, stored: R, old: R) -> bool:
+        return stored.version == old.version
 
 
 def _within(moment: datetime, start: datetime | None, end: datetime | None) -> bool:
@@ -230,41 +246,22 @@ def _within(moment: datetime, start: datetime | None, end: datetime | None) -> b
 # --- Repositories ----------------------------------------------------------------
 
 
-class MemoryAccountRepository:
+class MemoryAccountRepository(_VersionedRepository[FamilyMember]):
     """Accounts, unique by canonical e-mail and by national ID."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._uow = uow
-        self._table: _Table[FamilyMember] = _Table(
-            uow,
-            lambda tables: tables.accounts,
-            key=lambda account: account.id,
-            unchanged=_same_version,
-            unique=(
-                lambda account: account.email.canonical,
-                lambda account: account.national_id.value,
-            ),
-        )
-
-    def add(self, account: FamilyMember) -> None:
-        self._table.add(account)
-
-    def get(self, account_id: str) -> FamilyMember | None:
-        return self._table.get(account_id)
+    def _unique(self, account: FamilyMember) -> tuple[Hashable | None, ...]:
+        return account.email.canonical, account.national_id.value
 
     def by_email(self, canonical_email: str) -> FamilyMember | None:
-        found = self._table.where(lambda account: account.email.canonical == canonical_email)
-        return found[0] if found else None
+        return self._one(lambda account: account.email.canonical == canonical_email)
 
     def by_national_id(self, national_id: str) -> FamilyMember | None:
-        found = self._table.where(lambda account: account.national_id.value == national_id)
-        return found[0] if found else None
-
-    def replace(self, old: FamilyMember, new: FamilyMember) -> None:
-        self._table.replace(old, new)
+        return self._one(lambda account: account.national_id.value == national_id)
 
     def remove(self, account: FamilyMember) -> None:
-        self._table.remove(account)
+        """The owned rows go straight from this transaction's tables: nothing can fail
+        after the compare-and-set, so it is all or nothing."""
+        self._delete(account)
         tables = self._uow.working_tables()
         owned: list[tuple[dict[str, Any], Callable[[Any], str | None]]] = [
             (tables.tokens, lambda token: token.account_id),
@@ -278,30 +275,21 @@ class MemoryAccountRepository:
                 del rows[key]
 
 
-class MemoryTokenRepository:
-    """One-time tokens, unique by hash; a token can be replaced once from one state."""
+class MemoryTokenRepository(_Repository[OneTimeToken]):
+    """One-time tokens, unique by hash. They carry no version: a replace succeeds only
+    while the row is exactly as read, so a token is used once."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[OneTimeToken] = _Table(
-            uow,
-            lambda tables: tables.tokens,
-            key=lambda token: token.id,
-            unchanged=_same_token,
-            unique=(lambda token: token.token_hash,),
-        )
+    def _key(self, token: OneTimeToken) -> str:
+        return token.id
 
-    def add(self, token: OneTimeToken) -> None:
-        self._table.add(token)
+    def _unique(self, token: OneTimeToken) -> tuple[Hashable | None, ...]:
+        return (token.token_hash,)
 
     def by_hash(self, token_hash: str) -> OneTimeToken | None:
-        found = self._table.where(lambda token: token.token_hash == token_hash)
-        return found[0] if found else None
-
-    def replace(self, old: OneTimeToken, new: OneTimeToken) -> None:
-        self._table.replace(old, new)
+        return self._one(lambda token: token.token_hash == token_hash)
 
     def revoke_unused(self, account_id: str, purpose: TokenPurpose, at: datetime) -> int:
-        unused = self._table.where(
+        unused = self._where(
             lambda token: (
                 token.account_id == account_id
                 and token.purpose is purpose
@@ -309,33 +297,22 @@ class MemoryTokenRepository:
             )
         )
         for token in unused:
-            self._table.replace(token, attrs.evolve(token, used_at=at))
+            self.replace(token, attrs.evolve(token, used_at=at))
         return len(unused)
 
 
-class MemoryFacilityRepository:
+class MemoryFacilityRepository(_Repository[Facility]):
     """Facilities, keyed by their code."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[Facility] = _Table(
-            uow,
-            lambda tables: tables.facilities,
-            key=lambda facility: facility.code,
-            unchanged=_same_version,
-        )
+    def _key(self, facility: Facility) -> str:
+        return facility.code
 
-    def add(self, facility: Facility) -> None:
-        self._table.add(facility)
-
-    def get(self, code: str) -> Facility | None:
-        return self._table.get(code)
+    def _unchanged(self, stored: Facility, old: Facility) -> bool:
+        return stored.version == old.version
 
     def list(self) -> Sequence[Facility]:
-        """Every facility, by code (a stable order for menus)."""
-        return sorted(self._table.rows.values(), key=lambda facility: facility.code)
-
-    def replace(self, old: Facility, new: Facility) -> None:
-        self._table.replace(old, new)
+        """By code: a stable order for menus."""
+        return sorted(self._rows.values(), key=self._key)
 
 
 def _current_call_number(inmate: Inmate) -> tuple[str, str] | None:
@@ -346,74 +323,45 @@ def _current_call_number(inmate: Inmate) -> tuple[str, str] | None:
     return inmate.facility_code, inmate.call_number.value
 
 
-class MemoryInmateRepository:
+class MemoryInmateRepository(_VersionedRepository[Inmate]):
     """Inmates; a call number names one current inmate per facility."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[Inmate] = _Table(
-            uow,
-            lambda tables: tables.inmates,
-            key=lambda inmate: inmate.id,
-            unchanged=_same_version,
-            unique=(_current_call_number,),
-        )
-
-    def add(self, inmate: Inmate) -> None:
-        self._table.add(inmate)
-
-    def get(self, inmate_id: str) -> Inmate | None:
-        return self._table.get(inmate_id)
+    def _unique(self, inmate: Inmate) -> tuple[Hashable | None, ...]:
+        return (_current_call_number(inmate),)
 
     def get_many(self, inmate_ids: Collection[str]) -> Mapping[str, Inmate]:
-        rows = self._table.rows
+        rows = self._rows
         return {inmate_id: rows[inmate_id] for inmate_id in set(inmate_ids) if inmate_id in rows}
 
     def current_by_call_number(self, facility_code: str, call_number: str) -> Inmate | None:
-        found = self._table.where(
+        return self._one(
             lambda inmate: _current_call_number(inmate) == (facility_code, call_number)
         )
-        return found[0] if found else None
 
     def list_current(self, facility_code: str) -> Sequence[Inmate]:
-        """Current inmates of the facility, by call number."""
-        current = self._table.where(
+        """By call number."""
+        current = self._where(
             lambda inmate: inmate.is_current and inmate.facility_code == facility_code
         )
         return sorted(current, key=lambda inmate: (inmate.call_number.value, inmate.id))
 
-    def replace(self, old: Inmate, new: Inmate) -> None:
-        self._table.replace(old, new)
+
+def _submitted_at(row: ServiceApplication | FamilyPost) -> datetime:
+    return row.submitted_at
 
 
-class MemoryApplicationRepository:
-    """Service applications, listed by ``submitted_at``."""
-
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[ServiceApplication] = _Table(
-            uow,
-            lambda tables: tables.applications,
-            key=lambda application: application.id,
-            unchanged=_same_version,
-        )
-
-    def add(self, application: ServiceApplication) -> None:
-        self._table.add(application)
-
-    def get(self, application_id: str) -> ServiceApplication | None:
-        return self._table.get(application_id)
-
-    def replace(self, old: ServiceApplication, new: ServiceApplication) -> None:
-        self._table.replace(old, new)
+class MemoryApplicationRepository(_VersionedRepository[ServiceApplication]):
+    """Service applications."""
 
     def pending_for(self, applicant_id: str, inmate_id: str) -> ServiceApplication | None:
-        """The oldest pending application of this applicant for this inmate."""
-        found = self._table.first(
+        """The oldest one, should there be several."""
+        found = self._oldest(
             lambda application: (
                 application.status is ApplicationStatus.PENDING
                 and application.applicant_id == applicant_id
                 and application.inmate_id == inmate_id
             ),
-            by=lambda application: application.submitted_at,
+            _submitted_at,
             limit=1,
         )
         return found[0] if found else None
@@ -421,10 +369,9 @@ class MemoryApplicationRepository:
     def list_by_applicant(
         self, applicant_id: str, *, after: After, limit: int
     ) -> Sequence[ServiceApplication]:
-        return self._table.page(
+        return self._newest(
             lambda application: application.applicant_id == applicant_id,
-            by=lambda application: application.submitted_at,
-            newest_first=True,
+            _submitted_at,
             after=after,
             limit=limit,
         )
@@ -437,39 +384,24 @@ class MemoryApplicationRepository:
         after: After,
         limit: int,
     ) -> Sequence[ServiceApplication]:
-        return self._table.page(
+        return self._oldest(
             lambda application: (
                 (facility_codes is None or application.facility_code in facility_codes)
                 and (status is None or application.status is status)
             ),
-            by=lambda application: application.submitted_at,
-            newest_first=False,
+            _submitted_at,
             after=after,
             limit=limit,
         )
 
 
-class MemoryGrantRepository:
+class MemoryGrantRepository(_VersionedRepository[Grant]):
     """Grants; active ones are those not ended."""
-
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[Grant] = _Table(
-            uow, lambda tables: tables.grants, key=lambda grant: grant.id, unchanged=_same_version
-        )
-
-    def add(self, grant: Grant) -> None:
-        self._table.add(grant)
-
-    def get(self, grant_id: str) -> Grant | None:
-        return self._table.get(grant_id)
-
-    def replace(self, old: Grant, new: Grant) -> None:
-        self._table.replace(old, new)
 
     def _active(self, predicate: Callable[[Grant], bool]) -> list[Grant]:
         """Active grants matching ``predicate``, oldest first."""
         return sorted(
-            self._table.where(lambda grant: grant.is_active and predicate(grant)),
+            self._where(lambda grant: grant.is_active and predicate(grant)),
             key=lambda grant: (grant.granted_at, grant.id),
         )
 
@@ -486,31 +418,15 @@ class MemoryGrantRepository:
         return self._active(lambda grant: grant.inmate_id == inmate_id)
 
 
-class MemoryPostRepository:
+class MemoryPostRepository(_VersionedRepository[FamilyPost]):
     """Family posts: the author's list, the review queue and the delivery list."""
-
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._uow = uow
-        self._table: _Table[FamilyPost] = _Table(
-            uow, lambda tables: tables.posts, key=lambda post: post.id, unchanged=_same_version
-        )
-
-    def add(self, post: FamilyPost) -> None:
-        self._table.add(post)
-
-    def get(self, post_id: str) -> FamilyPost | None:
-        return self._table.get(post_id)
-
-    def replace(self, old: FamilyPost, new: FamilyPost) -> None:
-        self._table.replace(old, new)
 
     def list_by_author(
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[FamilyPost]:
-        return self._table.page(
+        return self._newest(
             lambda post: post.author_id == author_id and (status is None or post.status is status),
-            by=lambda post: post.submitted_at,
-            newest_first=True,
+            _submitted_at,
             after=after,
             limit=limit,
         )
@@ -586,8 +502,9 @@ class MemoryPostRepository:
     def _names(self, post: FamilyPost) -> tuple[str, str, str]:
         """The call number and name of the post's inmate and its facility's name, as
         the SQL read models join them."""
-        inmate = self._uow.inmates.get(post.inmate_id)
-        facility = self._uow.facilities.get(post.facility_code)
+        tables = self._uow.working_tables()
+        inmate = tables.inmates.get(post.inmate_id)
+        facility = tables.facilities.get(post.facility_code)
         return (
             inmate.call_number.value if inmate else "",
             inmate.name if inmate else "",
@@ -604,42 +521,40 @@ class MemoryPostRepository:
         after: After,
         limit: int,
     ) -> Sequence[FamilyPost]:
-        return self._table.page(
+        return self._oldest(
             lambda post: (
                 (facility_codes is None or post.facility_code in facility_codes)
                 and (status is None or post.status is status)
                 and _within(post.submitted_at, submitted_from, submitted_to)
             ),
-            by=lambda post: post.submitted_at,
-            newest_first=False,
+            _submitted_at,
             after=after,
             limit=limit,
         )
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:
-        found = self._table.page(
+        found = self._newest(
             lambda post: (
                 post.author_id == author_id
                 and post.inmate_id == inmate_id
                 and post.status in COUNTING_STATUSES
             ),
-            by=lambda post: post.submitted_at,
-            newest_first=True,
-            after=None,
+            _submitted_at,
             limit=1,
         )
         return found[0] if found else None
 
     def pending_due(self, now: datetime, *, limit: int) -> Sequence[FamilyPost]:
-        return self._table.first(
+        """Earliest deadline first."""
+        return self._oldest(
             lambda post: post.status is PostStatus.PENDING and post.review_deadline <= now,
-            by=lambda post: post.review_deadline,
+            lambda post: post.review_deadline,
             limit=limit,
         )
 
     def pending_for_inmate(self, inmate_id: str) -> Sequence[FamilyPost]:
-        """PENDING posts to this inmate, oldest first."""
-        pending = self._table.where(
+        """Oldest first."""
+        pending = self._where(
             lambda post: post.status is PostStatus.PENDING and post.inmate_id == inmate_id
         )
         return sorted(pending, key=lambda post: (post.submitted_at, post.id))
@@ -647,14 +562,13 @@ class MemoryPostRepository:
     def approved_undelivered(
         self, facility_codes: frozenset[str] | None, *, after: After, limit: int
     ) -> Sequence[FamilyPost]:
-        return self._table.page(
+        return self._oldest(
             lambda post: (
                 post.status is PostStatus.APPROVED
                 and post.delivered_at is None
                 and (facility_codes is None or post.facility_code in facility_codes)
             ),
-            by=lambda post: post.decided_at,
-            newest_first=False,
+            lambda post: post.decided_at,
             after=after,
             limit=limit,
         )
@@ -662,17 +576,15 @@ class MemoryPostRepository:
     def ended_before(
         self, status: PostStatus, before: datetime, *, limit: int
     ) -> Sequence[FamilyPost]:
-        return self._table.page(
+        return self._oldest(
             lambda post: post.status is status and (_post_end(post) or before) < before,
-            by=_post_end,
-            newest_first=False,
-            after=None,
+            _post_end,
             limit=limit,
         )
 
     def remove(self, post: FamilyPost) -> None:
-        self._table.remove(post)
-        rows = self._table.rows
+        self._delete(post)
+        rows = self._rows
         for key, revision in list(rows.items()):
             if revision.revision_of == post.id:
                 rows[key] = attrs.evolve(revision, revision_of=None, version=revision.version + 1)
@@ -703,25 +615,12 @@ def _reaches_family(
     return audience.inmate_id in inmate_ids
 
 
-class MemoryNoticeRepository:
+def _published_at(notice: AgencyNotice) -> datetime:
+    return notice.published_at
+
+
+class MemoryNoticeRepository(_VersionedRepository[AgencyNotice]):
     """Agency and facility notices; deleted ones are kept but never listed."""
-
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[AgencyNotice] = _Table(
-            uow,
-            lambda tables: tables.notices,
-            key=lambda notice: notice.id,
-            unchanged=_same_version,
-        )
-
-    def add(self, notice: AgencyNotice) -> None:
-        self._table.add(notice)
-
-    def get(self, notice_id: str) -> AgencyNotice | None:
-        return self._table.get(notice_id)
-
-    def replace(self, old: AgencyNotice, new: AgencyNotice) -> None:
-        self._table.replace(old, new)
 
     def list_admin(
         self,
@@ -732,14 +631,13 @@ class MemoryNoticeRepository:
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        return self._table.page(
+        return self._newest(
             lambda notice: (
                 not notice.is_deleted
                 and (facility_codes is None or notice.publisher_facility in facility_codes)
                 and _within(notice.published_at, published_from, published_to)
             ),
-            by=lambda notice: notice.published_at,
-            newest_first=True,
+            _published_at,
             after=after,
             limit=limit,
         )
@@ -782,14 +680,13 @@ class MemoryNoticeRepository:
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        return self._table.page(
+        return self._newest(
             lambda notice: (
                 not notice.is_deleted
                 and _reaches_family(notice, facility_codes, inmate_ids)
                 and (month is None or notice.published_month == month)
             ),
-            by=lambda notice: notice.published_at,
-            newest_first=True,
+            _published_at,
             after=after,
             limit=limit,
         )
@@ -797,7 +694,7 @@ class MemoryNoticeRepository:
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
     ) -> Sequence[str]:
-        readable = self._table.where(
+        readable = self._where(
             lambda notice: (
                 not notice.is_deleted and _reaches_family(notice, facility_codes, inmate_ids)
             )
@@ -805,60 +702,41 @@ class MemoryNoticeRepository:
         return sorted({notice.published_month for notice in readable}, reverse=True)
 
 
-class MemoryMessageRepository:
+def _created_at(message: Message) -> datetime:
+    return message.created_at
+
+
+class MemoryMessageRepository(_VersionedRepository[Message]):
     """The outbox of mail and SMS messages."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[Message] = _Table(
-            uow,
-            lambda tables: tables.messages,
-            key=lambda message: message.id,
-            unchanged=_same_version,
-        )
-
-    def add(self, message: Message) -> None:
-        self._table.add(message)
-
-    def get(self, message_id: str) -> Message | None:
-        return self._table.get(message_id)
-
-    def replace(self, old: Message, new: Message) -> None:
-        self._table.replace(old, new)
-
     def get_many(self, message_ids: Collection[str]) -> Mapping[str, Message]:
-        rows = self._table.rows
+        rows = self._rows
         return {key: rows[key] for key in set(message_ids) if key in rows}
 
     def lease(self, messages: Sequence[Message], until: datetime) -> None:
-        rows = self._table.rows
         for message in messages:
-            stored = rows.get(message.id)
-            if stored is None:
-                raise NotFound()
-            if stored.version != message.version:
-                raise Conflict("stale_version")
+            self._require_unchanged(message)
         for message in messages:
-            self._table.replace(message, message.leased(until))
+            self.replace(message, message.leased(until))
 
     def claim_due(self, now: datetime, *, limit: int) -> Sequence[Message]:
         """Nothing to lock: the unit of work holds the storage's lock, which already
         keeps other dispatchers out."""
-        return self._table.first(
+        return self._oldest(
             lambda message: (
                 message.status is MessageStatus.PENDING
                 and (message.next_attempt_at is None or message.next_attempt_at <= now)
             ),
-            by=lambda message: message.created_at,
+            _created_at,
             limit=limit,
         )
 
     def log_for(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
-        return self._table.page(
+        return self._newest(
             lambda message: (
                 message.account_id == account_id and message.status is MessageStatus.SENT
             ),
-            by=lambda message: message.sent_at,
-            newest_first=True,
+            lambda message: message.sent_at,
             after=after,
             limit=limit,
         )
@@ -866,32 +744,30 @@ class MemoryMessageRepository:
     def list_for_facility(
         self, facility_code: str | None, *, after: After, limit: int
     ) -> Sequence[Message]:
-        return self._table.page(
+        return self._newest(
             lambda message: facility_code is None or message.facility_code == facility_code,
-            by=lambda message: message.created_at,
-            newest_first=True,
+            _created_at,
             after=after,
             limit=limit,
         )
 
     def list_by_account(self, account_id: str, *, after: After, limit: int) -> Sequence[Message]:
-        return self._table.page(
+        return self._newest(
             lambda message: message.account_id == account_id,
-            by=lambda message: message.created_at,
-            newest_first=True,
+            _created_at,
             after=after,
             limit=limit,
         )
 
     def finished_before(self, before: datetime, *, limit: int) -> Sequence[Message]:
-        return self._table.first(
+        return self._oldest(
             lambda message: message.status in _FINISHED_MESSAGES and message.created_at < before,
-            by=lambda message: message.created_at,
+            _created_at,
             limit=limit,
         )
 
     def remove(self, message: Message) -> None:
-        self._table.remove(message)
+        self._delete(message)
 
 
 _FINISHED_MESSAGES = frozenset({MessageStatus.SENT, MessageStatus.FAILED})
@@ -902,59 +778,40 @@ def _username_key(member: StaffMember) -> str:
     return member.username.casefold()
 
 
-class MemoryStaffRepository:
+class MemoryStaffRepository(_VersionedRepository[StaffMember]):
     """Staff members, unique by username (case-insensitive)."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[StaffMember] = _Table(
-            uow,
-            lambda tables: tables.staff,
-            key=lambda member: member.id,
-            unchanged=_same_version,
-            unique=(_username_key,),
-        )
-
-    def add(self, member: StaffMember) -> None:
-        self._table.add(member)
-
-    def get(self, staff_id: str) -> StaffMember | None:
-        return self._table.get(staff_id)
+    def _unique(self, member: StaffMember) -> tuple[Hashable | None, ...]:
+        return (_username_key(member),)
 
     def by_username(self, username: str) -> StaffMember | None:
         wanted = username.casefold()
-        found = self._table.where(lambda member: _username_key(member) == wanted)
-        return found[0] if found else None
-
-    def replace(self, old: StaffMember, new: StaffMember) -> None:
-        self._table.replace(old, new)
+        return self._one(lambda member: _username_key(member) == wanted)
 
     def count(self) -> int:
-        return len(self._table.rows)
+        return len(self._rows)
 
     def list(self, facility_code: str | None = None) -> Sequence[StaffMember]:
-        found = self._table.where(
+        found = self._where(
             lambda member: facility_code is None or member.facility_code == facility_code
         )
         return sorted(found, key=_username_key)
 
 
-class MemoryAuditRepository:
+class MemoryAuditRepository(_Table[AuditEvent]):
     """The append-only audit trail, unique by ``seq`` (the hash chain's order)."""
 
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._table: _Table[AuditEvent] = _Table(
-            uow,
-            lambda tables: tables.audit,
-            key=lambda event: event.id,
-            unchanged=lambda stored, old: stored == old,  # never used: events are not replaced
-            unique=(lambda event: event.seq,),
-        )
+    def _key(self, event: AuditEvent) -> str:
+        return event.id
+
+    def _unique(self, event: AuditEvent) -> tuple[Hashable | None, ...]:
+        return (event.seq,)
 
     def append(self, event: AuditEvent) -> None:
-        self._table.add(event)
+        self._insert(event)
 
     def last(self) -> AuditEvent | None:
-        events = self._table.rows.values()
+        events = self._rows.values()
         return max(events, key=lambda event: event.seq) if events else None
 
     def last_link(self) -> tuple[int, str] | None:
@@ -972,27 +829,25 @@ class MemoryAuditRepository:
         limit: int,
         action: str | None = None,
     ) -> Sequence[AuditEvent]:
-        return self._table.page(
+        return self._newest(
             lambda event: (
                 (actor_id is None or event.actor_id == actor_id)
                 and (target_id is None or event.target_id == target_id)
                 and (action is None or event.action == action)
                 and _within(event.at, since, until)
             ),
-            by=lambda event: event.at,
-            newest_first=True,
+            lambda event: event.at,
             after=after,
             limit=limit,
         )
 
     def in_order(self) -> Iterator[AuditEvent]:
         """Sorted when called: later appends are not seen."""
-        return iter(sorted(self._table.rows.values(), key=lambda event: event.seq))
+        return iter(sorted(self._rows.values(), key=lambda event: event.seq))
 
     def head(self) -> tuple[int, str] | None:
         """The newest event's ``(seq, hash)``: memory keeps no head apart from the events."""
-        newest = self.last()
-        return (newest.seq, newest.hash) if newest else None
+        return self.last_link()
 
 
 # --- Unit of work and storage ------------------------------------------------------
@@ -1023,17 +878,17 @@ class MemoryUnitOfWork:
         self._read_generation = 0
         self._written = False
         self._callbacks: list[Callable[[], None]] = []
-        self.accounts = MemoryAccountRepository(self)
-        self.tokens = MemoryTokenRepository(self)
-        self.facilities = MemoryFacilityRepository(self)
-        self.inmates = MemoryInmateRepository(self)
-        self.applications = MemoryApplicationRepository(self)
-        self.grants = MemoryGrantRepository(self)
-        self.posts = MemoryPostRepository(self)
-        self.notices = MemoryNoticeRepository(self)
-        self.messages = MemoryMessageRepository(self)
-        self.staff = MemoryStaffRepository(self)
-        self.audit = MemoryAuditRepository(self)
+        self.accounts = MemoryAccountRepository(self, lambda tables: tables.accounts)
+        self.tokens = MemoryTokenRepository(self, lambda tables: tables.tokens)
+        self.facilities = MemoryFacilityRepository(self, lambda tables: tables.facilities)
+        self.inmates = MemoryInmateRepository(self, lambda tables: tables.inmates)
+        self.applications = MemoryApplicationRepository(self, lambda tables: tables.applications)
+        self.grants = MemoryGrantRepository(self, lambda tables: tables.grants)
+        self.posts = MemoryPostRepository(self, lambda tables: tables.posts)
+        self.notices = MemoryNoticeRepository(self, lambda tables: tables.notices)
+        self.messages = MemoryMessageRepository(self, lambda tables: tables.messages)
+        self.staff = MemoryStaffRepository(self, lambda tables: tables.staff)
+        self.audit = MemoryAuditRepository(self, lambda tables: tables.audit)
 
     def working_tables(self) -> _Tables:
         """The tables this transaction reads and writes; only inside ``with``."""
