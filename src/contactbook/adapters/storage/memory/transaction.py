@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Self
 
 from contactbook.adapters.storage.memory.tables import Tables
@@ -88,12 +87,7 @@ class Transaction:
         self._callbacks = []
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Release the storage's lock, after the rollback, to let the next unit of work in."""
         try:
             self.rollback()

@@ -23,20 +23,7 @@ from contactbook.adapters.storage.memory.posts import MemoryPostRepository
 from contactbook.adapters.storage.memory.staff import MemoryStaffRepository
 from contactbook.adapters.storage.memory.transaction import CommittedTables, Transaction
 from contactbook.domain.files import StoredFile
-from contactbook.ports.storage import (
-    AccountRepository,
-    ApplicationRepository,
-    AuditRepository,
-    FacilityRepository,
-    GrantRepository,
-    InmateRepository,
-    MessageRepository,
-    NoticeRepository,
-    PostRepository,
-    StaffRepository,
-    StoredFileOwner,
-    TokenRepository,
-)
+from contactbook.ports import storage as port
 
 __all__ = ["MemoryUnitOfWork"]
 
@@ -48,17 +35,17 @@ class MemoryUnitOfWork(Transaction):
     may rely on; the concrete classes are an implementation detail.
     """
 
-    accounts: AccountRepository
-    tokens: TokenRepository
-    facilities: FacilityRepository
-    inmates: InmateRepository
-    applications: ApplicationRepository
-    grants: GrantRepository
-    posts: PostRepository
-    notices: NoticeRepository
-    messages: MessageRepository
-    staff: StaffRepository
-    audit: AuditRepository
+    accounts: port.AccountRepository
+    tokens: port.TokenRepository
+    facilities: port.FacilityRepository
+    inmates: port.InmateRepository
+    applications: port.ApplicationRepository
+    grants: port.GrantRepository
+    posts: port.PostRepository
+    notices: port.NoticeRepository
+    messages: port.MessageRepository
+    staff: port.StaffRepository
+    audit: port.AuditRepository
 
     def __init__(self, committed: CommittedTables) -> None:
         super().__init__(committed)
@@ -74,10 +61,10 @@ class MemoryUnitOfWork(Transaction):
         self.staff = MemoryStaffRepository(self, lambda tables: tables.staff)
         self.audit = MemoryAuditRepository(self, lambda tables: tables.audit)
 
-    def stored_files(self) -> Iterator[tuple[StoredFileOwner, str, StoredFile]]:
+    def stored_files(self) -> Iterator[tuple[port.StoredFileOwner, str, StoredFile]]:
         """Read from this transaction's tables as they are at the call, in one go."""
         tables = self.working_tables()
-        owners: list[tuple[StoredFileOwner, dict[str, tuple[StoredFile, ...]]]] = [
+        owners: list[tuple[port.StoredFileOwner, dict[str, tuple[StoredFile, ...]]]] = [
             ("application", {key: row.evidence for key, row in tables.applications.items()}),
             ("post", {key: row.attachments for key, row in tables.posts.items()}),
             ("notice", {key: row.attachments for key, row in tables.notices.items()}),
