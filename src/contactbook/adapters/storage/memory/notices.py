@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from contactbook.adapters.storage.memory.repository import VersionedRepository, within
+from contactbook.adapters.storage.memory.repository import VersionedRepository, as_rows, within
 from contactbook.domain.notice import AgencyNotice, AudienceScope
 from contactbook.ports.storage import After, NoticeCardRow
 
 
 def _reaches_family(
-    notice: AgencyNotice, facility_codes: frozenset[str], inmate_ids: frozenset[str]
-) -> bool:
-    """Whether a family whose inmates are ``inmate_ids`` in ``facility_codes`` may read it."""
-    audience = notice.audience
-    if audience.scope is AudienceScope.EVERYONE:
-        return True
-    if audience.scope is AudienceScope.FACILITY:
-        return audience.facility_code in facility_codes
-    return audience.inmate_id in inmate_ids
+    facility_codes: frozenset[str], inmate_ids: frozenset[str]
+) -> Callable[[AgencyNotice], bool]:
+    """Whether a family whose inmates are ``inmate_ids`` in ``facility_codes`` may read
+    a notice."""
+
+    def reaches(notice: AgencyNotice) -> bool:
+        audience = notice.audience
+        if audience.scope is AudienceScope.EVERYONE:
+            return True
+        if audience.scope is AudienceScope.FACILITY:
+            return audience.facility_code in facility_codes
+        return audience.inmate_id in inmate_ids
+
+    return reaches
 
 
 def _published_at(notice: AgencyNotice) -> datetime:
@@ -28,6 +33,17 @@ def _published_at(notice: AgencyNotice) -> datetime:
 
 class MemoryNoticeRepository(VersionedRepository[AgencyNotice]):
     """Agency and facility notices; deleted ones are kept but never listed."""
+
+    def _live(
+        self, where: Callable[[AgencyNotice], bool], *, after: After, limit: int
+    ) -> list[AgencyNotice]:
+        """Every list of notices: those not deleted, newest published first."""
+        return self._newest(
+            lambda notice: not notice.is_deleted and where(notice),
+            _published_at,
+            after=after,
+            limit=limit,
+        )
 
     def list_admin(
         self,
@@ -38,45 +54,14 @@ class MemoryNoticeRepository(VersionedRepository[AgencyNotice]):
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        return self._newest(
+        return self._live(
             lambda notice: (
-                not notice.is_deleted
-                and (facility_codes is None or notice.publisher_facility in facility_codes)
+                (facility_codes is None or notice.publisher_facility in facility_codes)
                 and within(notice.published_at, published_from, published_to)
             ),
-            _published_at,
             after=after,
             limit=limit,
         )
-
-    def family_cards(
-        self,
-        *,
-        facility_codes: frozenset[str],
-        inmate_ids: frozenset[str],
-        month: str | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[NoticeCardRow]:
-        notices = self.list_for_family(
-            facility_codes=facility_codes,
-            inmate_ids=inmate_ids,
-            month=month,
-            after=after,
-            limit=limit,
-        )
-        return [
-            NoticeCardRow(
-                id=notice.id,
-                published_at=notice.published_at,
-                published_month=notice.published_month,
-                title=notice.title,
-                publisher_name=notice.publisher_name,
-                body=notice.body,
-                attachments=notice.attachments,
-            )
-            for notice in notices
-        ]
 
     def list_for_family(
         self,
@@ -87,23 +72,29 @@ class MemoryNoticeRepository(VersionedRepository[AgencyNotice]):
         after: After,
         limit: int,
     ) -> Sequence[AgencyNotice]:
-        return self._newest(
-            lambda notice: (
-                not notice.is_deleted
-                and _reaches_family(notice, facility_codes, inmate_ids)
-                and (month is None or notice.published_month == month)
-            ),
-            _published_at,
+        reaches = _reaches_family(facility_codes, inmate_ids)
+        return self._live(
+            lambda notice: reaches(notice) and (month is None or notice.published_month == month),
             after=after,
             limit=limit,
         )
 
+    def _card(self, notice: AgencyNotice) -> NoticeCardRow:
+        return NoticeCardRow(
+            id=notice.id,
+            published_at=notice.published_at,
+            published_month=notice.published_month,
+            title=notice.title,
+            publisher_name=notice.publisher_name,
+            body=notice.body,
+            attachments=notice.attachments,
+        )
+
+    family_cards = as_rows(list_for_family, _card)
+
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]
     ) -> Sequence[str]:
-        readable = self._where(
-            lambda notice: (
-                not notice.is_deleted and _reaches_family(notice, facility_codes, inmate_ids)
-            )
-        )
+        reaches = _reaches_family(facility_codes, inmate_ids)
+        readable = self._where(lambda notice: not notice.is_deleted and reaches(notice))
         return sorted({notice.published_month for notice in readable}, reverse=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from contactbook.adapters.storage.memory.repository import VersionedRepository, within
+from contactbook.adapters.storage.memory.repository import VersionedRepository, as_rows, within
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
 from contactbook.ports.storage import After, AuthorRow, QueueRow
 
@@ -27,86 +27,6 @@ class MemoryPostRepository(VersionedRepository[FamilyPost]):
             _submitted_at,
             after=after,
             limit=limit,
-        )
-
-    def author_rows(
-        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
-    ) -> Sequence[AuthorRow]:
-        rows = []
-        for post in self.list_by_author(author_id, status=status, after=after, limit=limit):
-            call_number, inmate_name, facility_name = self._names(post)
-            rows.append(
-                AuthorRow(
-                    id=post.id,
-                    version=post.version,
-                    inmate_id=post.inmate_id,
-                    call_number=call_number,
-                    inmate_name=inmate_name,
-                    facility_code=post.facility_code,
-                    facility_name=facility_name,
-                    title=post.title,
-                    body=post.body,
-                    status=post.status,
-                    submitted_at=post.submitted_at,
-                    attachments=post.attachments,
-                    rejection_reason=post.rejection_reason,
-                    rejection_note=post.rejection_note,
-                    decided_at=post.decided_at,
-                    delivered_at=post.delivered_at,
-                    revision_of=post.revision_of,
-                )
-            )
-        return rows
-
-    def queue_rows(
-        self,
-        *,
-        facility_codes: frozenset[str] | None,
-        status: PostStatus | None,
-        submitted_from: datetime | None,
-        submitted_to: datetime | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[QueueRow]:
-        posts = self.queue(
-            facility_codes=facility_codes,
-            status=status,
-            submitted_from=submitted_from,
-            submitted_to=submitted_to,
-            after=after,
-            limit=limit,
-        )
-        rows = []
-        for post in posts:
-            call_number, inmate_name, facility_name = self._names(post)
-            rows.append(
-                QueueRow(
-                    post.id,
-                    post.version,
-                    post.facility_code,
-                    facility_name,
-                    call_number,
-                    inmate_name,
-                    post.title,
-                    post.body,
-                    post.submitted_at,
-                    post.status,
-                    post.flagged_keywords,
-                    post.attachments,
-                )
-            )
-        return rows
-
-    def _names(self, post: FamilyPost) -> tuple[str, str, str]:
-        """The call number and name of the post's inmate and its facility's name, as
-        the SQL read models join them."""
-        tables = self._tables
-        inmate = tables.inmates.get(post.inmate_id)
-        facility = tables.facilities.get(post.facility_code)
-        return (
-            inmate.call_number.value if inmate else "",
-            inmate.name if inmate else "",
-            facility.name if facility else post.facility_code,
         )
 
     def queue(
@@ -186,6 +106,62 @@ class MemoryPostRepository(VersionedRepository[FamilyPost]):
         for key, revision in list(rows.items()):
             if revision.revision_of == post.id:
                 rows[key] = attrs.evolve(revision, revision_of=None, version=revision.version + 1)
+
+    # --- Read models: the lists above as rows ---
+
+    def _names(self, post: FamilyPost) -> tuple[str, str, str]:
+        """The call number and name of the post's inmate and its facility's name, as
+        the SQL read models join them."""
+        tables = self._tables
+        inmate = tables.inmates.get(post.inmate_id)
+        facility = tables.facilities.get(post.facility_code)
+        return (
+            inmate.call_number.value if inmate else "",
+            inmate.name if inmate else "",
+            facility.name if facility else post.facility_code,
+        )
+
+    def _author_row(self, post: FamilyPost) -> AuthorRow:
+        call_number, inmate_name, facility_name = self._names(post)
+        return AuthorRow(
+            id=post.id,
+            version=post.version,
+            inmate_id=post.inmate_id,
+            call_number=call_number,
+            inmate_name=inmate_name,
+            facility_code=post.facility_code,
+            facility_name=facility_name,
+            title=post.title,
+            body=post.body,
+            status=post.status,
+            submitted_at=post.submitted_at,
+            attachments=post.attachments,
+            rejection_reason=post.rejection_reason,
+            rejection_note=post.rejection_note,
+            decided_at=post.decided_at,
+            delivered_at=post.delivered_at,
+            revision_of=post.revision_of,
+        )
+
+    def _queue_row(self, post: FamilyPost) -> QueueRow:
+        call_number, inmate_name, facility_name = self._names(post)
+        return QueueRow(
+            post.id,
+            post.version,
+            post.facility_code,
+            facility_name,
+            call_number,
+            inmate_name,
+            post.title,
+            post.body,
+            post.submitted_at,
+            post.status,
+            post.flagged_keywords,
+            post.attachments,
+        )
+
+    author_rows = as_rows(list_by_author, _author_row)
+    queue_rows = as_rows(queue, _queue_row)
 
 
 def _post_end(post: FamilyPost) -> datetime | None:
