@@ -1,4 +1,16 @@
-"""The storage contract against the in-memory adapter, plus what only it promises."""
+"""The storage contract against the in-memory adapter: a worked example for adapter authors.
+
+A third-party storage adapter is checked exactly like this one. Subclass the
+contract class(es) shipped in :mod:`contactbook.testing.storage_contract` (here
+:class:`StorageContract`) and override the fixture(s) they ask for, as
+:class:`TestMemoryStorage` does: here only ``storage``, which yields a fresh, empty
+storage and closes it afterwards. Pytest then runs every inherited test against
+your adapter. What your adapter promises beyond the port (here: the ``memory://``
+URL, one lock per storage, nested units of work) goes in plain tests beside it,
+like those below. For ``contactbook.open(database=...)`` to find the adapter,
+register its ``from_url`` in the ``contactbook.storage`` entry-point group under
+its URL scheme.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +32,8 @@ from contactbook.testing.storage_contract import (
 
 
 class TestMemoryStorage(StorageContract):
+    """Every contract test, on a new ``MemoryStorage`` each time."""
+
     @pytest.fixture
     def storage(self) -> Iterator[Storage]:
         storage = MemoryStorage.from_url("memory://")
