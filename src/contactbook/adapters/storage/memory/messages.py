@@ -1,4 +1,4 @@
-"""The outbox of mail and SMS messages."""
+"""Outbox messages: the claims of the dispatcher and the lists of what was sent."""
 
 from __future__ import annotations
 
