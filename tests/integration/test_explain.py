@@ -20,7 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from contactbook.adapters.storage.sqlalchemy import SqlAlchemyStorage
 from contactbook.adapters.storage.sqlalchemy.repositories import post_queue_statement
 from contactbook.domain.post import PostStatus
-from contactbook.ports.storage import After
+from contactbook.ports.reads import After, QueueFilter
 from contactbook.testing.storage_contract import (
     ACCOUNT,
     FACILITY,
@@ -38,6 +38,12 @@ from contactbook.testing.storage_contract import (
 )
 
 QUEUE_INDEX = "ix_posts_queue"
+WEEK_PENDING_HERE = QueueFilter(
+    facility_codes=frozenset({FACILITY}),
+    status=PostStatus.PENDING,
+    submitted_from=at(-24 * 7),
+    submitted_to=at(24 * 7),
+)
 
 
 class Explain(Executable, ClauseElement):
@@ -56,14 +62,7 @@ def _compile_explain(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def _queue(after: After) -> Any:
-    return post_queue_statement(
-        facility_codes=frozenset({FACILITY}),
-        status=PostStatus.PENDING,
-        submitted_from=at(-24 * 7),
-        submitted_to=at(24 * 7),
-        after=after,
-        limit=50,
-    )
+    return post_queue_statement(WEEK_PENDING_HERE, after=after, limit=50)
 
 
 AFTER: list[After] = [None, (at(-150), "gen-004242")]
@@ -184,14 +183,7 @@ def test_postgres_queue_walks_the_index_in_order(
 def test_the_statement_filters_as_the_port_says(sqlite_storage: SqlAlchemyStorage) -> None:
     """What is explained is what the repository runs."""
     with sqlite_storage.unit_of_work() as uow:
-        page = uow.posts.queue(
-            facility_codes=frozenset({FACILITY}),
-            status=PostStatus.PENDING,
-            submitted_from=at(-24 * 7),
-            submitted_to=at(24 * 7),
-            after=None,
-            limit=50,
-        )
+        page = uow.posts.queue_rows(WEEK_PENDING_HERE, after=None, limit=50)
     assert page
     assert all(post.facility_code == FACILITY for post in page)
     assert all(post.status is PostStatus.PENDING for post in page)

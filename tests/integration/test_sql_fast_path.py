@@ -25,6 +25,7 @@ from contactbook.adapters.storage.sqlalchemy.fast_path import prepared, row_coun
 from contactbook.adapters.storage.sqlalchemy.repositories.rows import insert_statement
 from contactbook.domain.post import PostStatus
 from contactbook.errors import Conflict
+from contactbook.ports.reads import QueueFilter
 from contactbook.testing.storage_contract import STAFF, at, make_post, seed_world
 
 
@@ -141,21 +142,16 @@ def _list_pages(storage: SqlAlchemyStorage) -> list[object]:
         everywhere = frozenset({FACILITY, OTHER_FACILITY})
         return [
             uow.posts.queue_rows(
-                facility_codes=everywhere,
-                status=PostStatus.PENDING,
-                submitted_from=at(-1),
-                submitted_to=at(10),
+                QueueFilter(
+                    facility_codes=everywhere,
+                    status=PostStatus.PENDING,
+                    submitted_from=at(-1),
+                    submitted_to=at(10),
+                ),
                 after=(at(0), "post-0"),
                 limit=50,
             ),
-            uow.posts.queue_rows(
-                facility_codes=None,
-                status=None,
-                submitted_from=None,
-                submitted_to=None,
-                after=None,
-                limit=50,
-            ),
+            uow.posts.queue_rows(QueueFilter(), after=None, limit=50),
             uow.posts.author_rows(ACCOUNT, status=None, after=None, limit=50),
             uow.posts.author_rows(
                 ACCOUNT, status=PostStatus.PENDING, after=(at(9), "post-9"), limit=50

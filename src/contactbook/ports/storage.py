@@ -27,6 +27,7 @@ from contactbook.domain.message import Message
 from contactbook.domain.notice import AgencyNotice
 from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.staff import StaffMember
+from contactbook.ports.reads import After, PostQueue, QueueRow
 
 __all__ = [
     "AccountRepository",
@@ -49,8 +50,6 @@ __all__ = [
     "UnitOfWork",
 ]
 
-After = tuple[datetime, str] | None
-"""Keyset position: (the row's sort time, its id) of the last row shown."""
 
 StoredFileOwner = Literal["application", "post", "notice"]
 """What kind of row a stored file belongs to: ``"application"`` (evidence),
@@ -137,25 +136,6 @@ class GrantRepository(Protocol):
 
 
 @attrs.frozen
-class QueueRow:
-    """One row of the moderation queue as the list shows it: the post's own columns
-    with its facility's name and its inmate's call number and name (one read)."""
-
-    post_id: str
-    version: int
-    facility_code: str
-    facility_name: str
-    call_number: str
-    inmate_name: str
-    title: str
-    body: str
-    submitted_at: datetime
-    status: PostStatus
-    flagged_keywords: tuple[str, ...]
-    attachments: tuple[StoredFile, ...]
-
-
-@attrs.frozen
 class AuthorRow:
     """One row of a family's own list (我的家庭聯絡簿): the post's columns with its
     inmate's call number and name and its facility's name, read in one statement."""
@@ -192,7 +172,7 @@ class NoticeCardRow:
     attachments: tuple[StoredFile, ...]
 
 
-class PostRepository(Protocol):
+class PostRepository(PostQueue, Protocol):
     def add(self, post: FamilyPost) -> None: ...
     def get(self, post_id: str) -> FamilyPost | None: ...
     def replace(self, old: FamilyPost, new: FamilyPost) -> None: ...
@@ -206,32 +186,6 @@ class PostRepository(Protocol):
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[AuthorRow]:
         """:meth:`list_by_author` as list rows (inmate and facility names joined)."""
-        ...
-
-    def queue(
-        self,
-        *,
-        facility_codes: frozenset[str] | None,
-        status: PostStatus | None,
-        submitted_from: datetime | None,
-        submitted_to: datetime | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[FamilyPost]:
-        """Oldest first by ``submitted_at``; ``submitted_to`` is exclusive."""
-        ...
-
-    def queue_rows(
-        self,
-        *,
-        facility_codes: frozenset[str] | None,
-        status: PostStatus | None,
-        submitted_from: datetime | None,
-        submitted_to: datetime | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[QueueRow]:
-        """:meth:`queue` as list rows (facility name, inmate call number and name joined)."""
         ...
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:

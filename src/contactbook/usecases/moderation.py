@@ -15,7 +15,8 @@ from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
 from contactbook.domain.staff import Role, StaffMember
 from contactbook.domain.time import add_months, format_date, format_datetime, taipei_day_start
 from contactbook.errors import NotFound, ValidationError
-from contactbook.ports.storage import QueueRow, UnitOfWork
+from contactbook.ports.reads import QueueFilter, QueueRow
+from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context
 from contactbook.usecases._support.eligibility import require_unrestricted
@@ -143,13 +144,16 @@ class Moderation:
         with self._ctx.uow() as uow:
             member = access.staff_with_role(uow, staff, Role.REVIEWER)
             codes = access.scope_codes(member, facility)
-            rows = uow.posts.queue_rows(
+            where = QueueFilter(
                 facility_codes=codes,
                 status=status,
                 submitted_from=taipei_day_start(submitted_from) if submitted_from else None,
                 submitted_to=taipei_day_start(submitted_to + timedelta(days=1))
                 if submitted_to
                 else None,
+            )
+            rows = uow.posts.queue_rows(
+                where,
                 after=after_cursor(cursor),
                 limit=limit + 1,
             )

@@ -4,13 +4,13 @@ the review queue (entities and joined rows) and the delivery list."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import attrs
 
 from contactbook.domain.files import EvidenceKind
 from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
-from contactbook.ports.storage import AuthorRow, QueueRow, Storage, UnitOfWork
+from contactbook.ports.reads import QueueFilter, QueueRow
+from contactbook.ports.storage import AuthorRow, Storage, UnitOfWork
 from contactbook.testing.storage.builders import (
     ACCOUNT,
     FACILITY,
@@ -270,51 +270,6 @@ class PostsContract(StorageFixtures):
             ("post-by-other", "南區示範看守所", "李小龍")
         ]
 
-    def test_post_queue_oldest_first_with_filters(self, world: Storage) -> None:
-        _seed_queue(world)
-        with world.unit_of_work() as uow:
-            pending_here = walk(
-                lambda after, limit: uow.posts.queue(
-                    facility_codes=frozenset({FACILITY}),
-                    status=PostStatus.PENDING,
-                    submitted_from=None,
-                    submitted_to=None,
-                    after=after,
-                    limit=limit,
-                ),
-                submitted,
-            )
-            everything = walk(
-                lambda after, limit: uow.posts.queue(
-                    facility_codes=None,
-                    status=None,
-                    submitted_from=None,
-                    submitted_to=None,
-                    after=after,
-                    limit=limit,
-                ),
-                submitted,
-            )
-            window = walk(
-                lambda after, limit: uow.posts.queue(
-                    facility_codes=frozenset({FACILITY, OTHER_FACILITY}),
-                    status=PostStatus.PENDING,
-                    submitted_from=at(1),  # inclusive
-                    submitted_to=at(3),  # exclusive
-                    after=after,
-                    limit=limit,
-                ),
-                submitted,
-            )
-        assert ids(pending_here) == numbered("post", ASCENDING)
-        assert len(everything) == 9
-        assert set(ids(everything)) == {
-            *numbered("post", ASCENDING),
-            "post-elsewhere",
-            "post-approved",
-        }
-        assert ids(window) == ["post-2", "post-elsewhere", "post-3", "post-4", "post-5"]
-
     def test_post_queue_rows_join_the_facility_and_inmate_of_each_post(
         self, world: Storage
     ) -> None:
@@ -326,14 +281,7 @@ class PostsContract(StorageFixtures):
             make_post("post-3", submitted_at=at(2), attachments=()),
         )
         with world.unit_of_work() as uow:
-            rows = uow.posts.queue_rows(
-                facility_codes=None,
-                status=None,
-                submitted_from=None,
-                submitted_to=None,
-                after=None,
-                limit=10,
-            )
+            rows = uow.posts.queue_rows(QueueFilter(), after=None, limit=10)
             first = uow.posts.get("post-1")
         assert first is not None
         assert [row.post_id for row in rows] == ["post-1", "post-2", "post-3"]
@@ -356,48 +304,45 @@ class PostsContract(StorageFixtures):
         assert rows[2].attachments == ()
         assert rows[2].flagged_keywords == ()
 
-    def test_post_queue_rows_page_and_filter_as_the_queue_does(self, world: Storage) -> None:
+    def test_post_queue_rows_page_and_filter_oldest_first(self, world: Storage) -> None:
         _seed_queue(world)
 
-        def queue_rows(uow: UnitOfWork, **filters: Any) -> list[QueueRow]:
+        def queue_rows(uow: UnitOfWork, where: QueueFilter) -> list[QueueRow]:
             return walk(
-                lambda after, limit: uow.posts.queue_rows(after=after, limit=limit, **filters),
+                lambda after, limit: uow.posts.queue_rows(where, after=after, limit=limit),
                 lambda row: (row.submitted_at, row.post_id),
             )
 
         with world.unit_of_work() as uow:
             pending_here = queue_rows(
-                uow,
-                facility_codes=frozenset({FACILITY}),
-                status=PostStatus.PENDING,
-                submitted_from=None,
-                submitted_to=None,
+                uow, QueueFilter(facility_codes=frozenset({FACILITY}), status=PostStatus.PENDING)
             )
+            everything = queue_rows(uow, QueueFilter())
             window = queue_rows(
                 uow,
-                facility_codes=frozenset({FACILITY, OTHER_FACILITY}),
-                status=PostStatus.PENDING,
-                submitted_from=at(1),  # inclusive
-                submitted_to=at(3),  # exclusive
+                QueueFilter(
+                    facility_codes=frozenset({FACILITY, OTHER_FACILITY}),
+                    status=PostStatus.PENDING,
+                    submitted_from=at(1),  # inclusive
+                    submitted_to=at(3),  # exclusive
+                ),
             )
             nowhere = uow.posts.queue_rows(
-                facility_codes=frozenset(),
-                status=None,
-                submitted_from=None,
-                submitted_to=None,
-                after=None,
-                limit=10,
+                QueueFilter(facility_codes=frozenset()), after=None, limit=10
             )
             # A cursor before the range start must not let earlier rows in.
             from_cursor_before_start = uow.posts.queue_rows(
-                facility_codes=None,
-                status=PostStatus.PENDING,
-                submitted_from=at(2),
-                submitted_to=None,
+                QueueFilter(status=PostStatus.PENDING, submitted_from=at(2)),
                 after=(at(0), "post-1"),
                 limit=10,
             )
         assert [row.post_id for row in pending_here] == numbered("post", ASCENDING)
+        assert len(everything) == 9
+        assert {row.post_id for row in everything} == {
+            *numbered("post", ASCENDING),
+            "post-elsewhere",
+            "post-approved",
+        }
         assert [row.post_id for row in window] == [
             "post-2",
             "post-elsewhere",

@@ -9,7 +9,8 @@ import attrs
 
 from contactbook.adapters.storage.memory.repository import VersionedRepository, as_rows, within
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
-from contactbook.ports.storage import After, AuthorRow, QueueRow
+from contactbook.ports.reads import QueueFilter, QueueRow
+from contactbook.ports.storage import After, AuthorRow
 
 
 def _submitted_at(post: FamilyPost) -> datetime:
@@ -24,27 +25,6 @@ class MemoryPostRepository(VersionedRepository[FamilyPost]):
     ) -> Sequence[FamilyPost]:
         return self._newest(
             lambda post: post.author_id == author_id and (status is None or post.status is status),
-            _submitted_at,
-            after=after,
-            limit=limit,
-        )
-
-    def queue(
-        self,
-        *,
-        facility_codes: frozenset[str] | None,
-        status: PostStatus | None,
-        submitted_from: datetime | None,
-        submitted_to: datetime | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[FamilyPost]:
-        return self._oldest(
-            lambda post: (
-                (facility_codes is None or post.facility_code in facility_codes)
-                and (status is None or post.status is status)
-                and within(post.submitted_at, submitted_from, submitted_to)
-            ),
             _submitted_at,
             after=after,
             limit=limit,
@@ -161,7 +141,21 @@ class MemoryPostRepository(VersionedRepository[FamilyPost]):
         )
 
     author_rows = as_rows(list_by_author, _author_row)
-    queue_rows = as_rows(queue, _queue_row)
+
+    def queue_rows(self, where: QueueFilter, *, after: After, limit: int) -> list[QueueRow]:
+        return [
+            self._queue_row(post)
+            for post in self._oldest(
+                lambda post: (
+                    (where.facility_codes is None or post.facility_code in where.facility_codes)
+                    and (where.status is None or post.status is where.status)
+                    and within(post.submitted_at, where.submitted_from, where.submitted_to)
+                ),
+                _submitted_at,
+                after=after,
+                limit=limit,
+            )
+        ]
 
 
 def _post_end(post: FamilyPost) -> datetime | None:

@@ -191,7 +191,7 @@ def as_rows(
     query: Callable[Concatenate[S, P], Sequence[T]], row: Callable[[S, T], U]
 ) -> Callable[Concatenate[S, P], list[U]]:
     """A method taking the arguments of the method ``query`` and showing each entity
-    it returns as ``row`` does. The port's read models (``queue_rows``, ``family_cards``
+    it returns as ``row`` does. The port's read models (``family_cards``
     ...) are lists as rows, so their arguments are stated once, on the list."""
 
     def rows(self: S, /, *args: P.args, **kwargs: P.kwargs) -> list[U]:

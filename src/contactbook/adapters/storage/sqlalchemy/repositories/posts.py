@@ -17,14 +17,13 @@ from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     among_bound,
     bound_keyset_page,
     files_in,
-    keyset_page,
     numbered_values,
     page_values,
     require_limit,
-    within,
 )
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostRejectionReason, PostStatus
-from contactbook.ports.storage import After, AuthorRow, QueueRow
+from contactbook.ports.reads import QueueFilter, QueueRow
+from contactbook.ports.storage import After, AuthorRow
 
 __all__ = ["SqlPostRepository", "post_queue_statement"]
 
@@ -39,29 +38,6 @@ def _one_lower_bound(start: datetime | None, after: After) -> datetime | None:
     if after is not None and start is not None and after[0] >= start:
         return None
     return start
-
-
-def post_queue_statement(
-    *,
-    facility_codes: frozenset[str] | None,
-    status: PostStatus | None,
-    submitted_from: datetime | None,
-    submitted_to: datetime | None,
-    after: After,
-    limit: int,
-) -> Select[Any]:
-    """The moderation queue's statement (public so a test can EXPLAIN it)."""
-    submitted_from = _one_lower_bound(submitted_from, after)
-    c = tables.posts.c
-    statement = select(tables.posts).where(
-        among(c.facility_code, facility_codes),
-        within(c.submitted_at, submitted_from, submitted_to),
-    )
-    if status is not None:
-        statement = statement.where(c.status == status.value)
-    return keyset_page(
-        statement, c.submitted_at, c.id, after=after, newest_first=False, limit=limit
-    )
 
 
 @functools.cache
@@ -98,6 +74,36 @@ def _queue_rows_statement(
     if until:
         statement = statement.where(p.submitted_at < bindparam("until", type_=p.submitted_at.type))
     return bound_keyset_page(statement, p.submitted_at, p.id, after=after, newest_first=False)
+
+
+def _queue_read(where: QueueFilter, after: After, limit: int) -> tuple[Select[Any], dict[str, Any]]:
+    """The queue's statement for this filter and the values it binds."""
+    submitted_from = _one_lower_bound(where.submitted_from, after)
+    codes = where.facility_codes
+    statement = _queue_rows_statement(
+        None if codes is None else len(codes),
+        where.status is not None,
+        submitted_from is not None,
+        where.submitted_to is not None,
+        after is not None,
+    )
+    values = page_values(after, limit)
+    if codes is not None:
+        values.update(numbered_values("facility", codes))
+    if where.status is not None:
+        values["status"] = where.status.value
+    if submitted_from is not None:
+        values["since"] = submitted_from
+    if where.submitted_to is not None:
+        values["until"] = where.submitted_to
+    return statement, values
+
+
+def post_queue_statement(where: QueueFilter, *, after: After, limit: int) -> Select[Any]:
+    """The moderation queue's statement with its values bound, as the repository runs
+    it (public so a test can EXPLAIN it); ``where.facility_codes`` must not be empty."""
+    statement, values = _queue_read(where, after, limit)
+    return statement.params(values)
 
 
 @functools.cache
@@ -200,57 +206,11 @@ class SqlPostRepository(TableRepository[FamilyPost], table=tables.posts, mapper=
             for row in self._rows.rows_of(statement, values)
         ]
 
-    def queue(
-        self,
-        *,
-        facility_codes: frozenset[str] | None,
-        status: PostStatus | None,
-        submitted_from: datetime | None,
-        submitted_to: datetime | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[FamilyPost]:
-        return self._rows.all(
-            post_queue_statement(
-                facility_codes=facility_codes,
-                status=status,
-                submitted_from=submitted_from,
-                submitted_to=submitted_to,
-                after=after,
-                limit=limit,
-            )
-        )
-
-    def queue_rows(
-        self,
-        *,
-        facility_codes: frozenset[str] | None,
-        status: PostStatus | None,
-        submitted_from: datetime | None,
-        submitted_to: datetime | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[QueueRow]:
+    def queue_rows(self, where: QueueFilter, *, after: After, limit: int) -> Sequence[QueueRow]:
         require_limit(limit)
-        if facility_codes is not None and not facility_codes:
+        if where.facility_codes is not None and not where.facility_codes:
             return []
-        submitted_from = _one_lower_bound(submitted_from, after)
-        statement = _queue_rows_statement(
-            None if facility_codes is None else len(facility_codes),
-            status is not None,
-            submitted_from is not None,
-            submitted_to is not None,
-            after is not None,
-        )
-        values = page_values(after, limit)
-        if facility_codes is not None:
-            values.update(numbered_values("facility", facility_codes))
-        if status is not None:
-            values["status"] = status.value
-        if submitted_from is not None:
-            values["since"] = submitted_from
-        if submitted_to is not None:
-            values["until"] = submitted_to
+        statement, values = _queue_read(where, after, limit)
         rows = self._rows.rows_of(statement, values)
         return [
             QueueRow(

@@ -1,0 +1,60 @@
+"""Reads: the lists a screen shows, apart from the repositories that write.
+
+Each list is one method taking a filter object, a keyset cursor (``after``) and a
+``limit``, and returning flat rows joined in one read; there is no entity-returning
+twin of a list. The repositories of :mod:`contactbook.ports.storage` keep add / get /
+replace and the look-ups that enforce a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from contactbook.domain.files import StoredFile
+from contactbook.domain.post import PostStatus
+
+__all__ = ["After", "PostQueue", "QueueFilter", "QueueRow"]
+
+After = tuple[datetime, str] | None
+"""Keyset position: (the row's sort time, its id) of the last row shown."""
+
+
+@attrs.frozen
+class QueueFilter:
+    """Which posts the moderation queue shows; None leaves a criterion open.
+
+    ``facility_codes`` empty shows nothing; ``submitted_to`` is exclusive."""
+
+    facility_codes: frozenset[str] | None = None
+    status: PostStatus | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+
+
+@attrs.frozen
+class QueueRow:
+    """One row of the moderation queue as the list shows it: the post's own columns
+    with its facility's name and its inmate's call number and name (one read)."""
+
+    post_id: str
+    version: int
+    facility_code: str
+    facility_name: str
+    call_number: str
+    inmate_name: str
+    title: str
+    body: str
+    submitted_at: datetime
+    status: PostStatus
+    flagged_keywords: tuple[str, ...]
+    attachments: tuple[StoredFile, ...]
+
+
+class PostQueue(Protocol):
+    def queue_rows(self, where: QueueFilter, *, after: After, limit: int) -> Sequence[QueueRow]:
+        """The moderation queue, oldest first by ``submitted_at``."""
+        ...
