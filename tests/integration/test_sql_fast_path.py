@@ -25,7 +25,7 @@ from contactbook.adapters.storage.sqlalchemy.fast_path import prepared, row_coun
 from contactbook.adapters.storage.sqlalchemy.repositories.rows import insert_statement
 from contactbook.domain.post import PostStatus
 from contactbook.errors import Conflict
-from contactbook.ports.reads import QueueFilter
+from contactbook.ports.reads import AuthorFilter, QueueFilter
 from contactbook.testing.storage_contract import STAFF, at, make_post, seed_world
 
 
@@ -152,9 +152,9 @@ def _list_pages(storage: SqlAlchemyStorage) -> list[object]:
                 limit=50,
             ),
             uow.posts.queue_rows(QueueFilter(), after=None, limit=50),
-            uow.posts.author_rows(ACCOUNT, status=None, after=None, limit=50),
+            uow.posts.author_rows(AuthorFilter(ACCOUNT), after=None, limit=50),
             uow.posts.author_rows(
-                ACCOUNT, status=PostStatus.PENDING, after=(at(9), "post-9"), limit=50
+                AuthorFilter(ACCOUNT, PostStatus.PENDING), after=(at(9), "post-9"), limit=50
             ),
             uow.notices.family_cards(
                 facility_codes=frozenset({FACILITY}),

@@ -15,9 +15,17 @@ from typing import Protocol
 import attrs
 
 from contactbook.domain.files import StoredFile
-from contactbook.domain.post import PostStatus
+from contactbook.domain.post import PostRejectionReason, PostStatus
 
-__all__ = ["After", "PostQueue", "QueueFilter", "QueueRow"]
+__all__ = [
+    "After",
+    "AuthorFilter",
+    "AuthorPosts",
+    "AuthorRow",
+    "PostQueue",
+    "QueueFilter",
+    "QueueRow",
+]
 
 After = tuple[datetime, str] | None
 """Keyset position: (the row's sort time, its id) of the last row shown."""
@@ -57,4 +65,42 @@ class QueueRow:
 class PostQueue(Protocol):
     def queue_rows(self, where: QueueFilter, *, after: After, limit: int) -> Sequence[QueueRow]:
         """The moderation queue, oldest first by ``submitted_at``."""
+        ...
+
+
+@attrs.frozen
+class AuthorFilter:
+    """Which of a family's own posts its list shows; ``status`` None: every status."""
+
+    author_id: str
+    status: PostStatus | None = None
+
+
+@attrs.frozen
+class AuthorRow:
+    """One row of a family's own list (我的家庭聯絡簿): the post's columns with its
+    inmate's call number and name and its facility's name, read in one statement."""
+
+    id: str
+    version: int
+    inmate_id: str
+    call_number: str
+    inmate_name: str
+    facility_code: str
+    facility_name: str
+    title: str
+    body: str
+    status: PostStatus
+    submitted_at: datetime
+    attachments: tuple[StoredFile, ...]
+    rejection_reason: PostRejectionReason | None
+    rejection_note: str
+    decided_at: datetime | None
+    delivered_at: datetime | None
+    revision_of: str | None
+
+
+class AuthorPosts(Protocol):
+    def author_rows(self, where: AuthorFilter, *, after: After, limit: int) -> Sequence[AuthorRow]:
+        """A family's own posts, newest first by ``submitted_at``."""
         ...

@@ -25,9 +25,9 @@ from contactbook.domain.files import StoredFile
 from contactbook.domain.inmate import Inmate
 from contactbook.domain.message import Message
 from contactbook.domain.notice import AgencyNotice
-from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
+from contactbook.domain.post import FamilyPost, PostStatus
 from contactbook.domain.staff import StaffMember
-from contactbook.ports.reads import After, PostQueue, QueueRow
+from contactbook.ports.reads import After, AuthorPosts, AuthorRow, PostQueue, QueueRow
 
 __all__ = [
     "AccountRepository",
@@ -111,7 +111,9 @@ class ApplicationRepository(Protocol):
     def list_by_applicant(
         self, applicant_id: str, *, after: After, limit: int
     ) -> Sequence[ServiceApplication]:
-        """Newest first by ``submitted_at``."""
+        """Newest first by ``submitted_at``: every post of an account as entities, for
+        the personal-data export and erasure (the author's screen reads
+        :meth:`~contactbook.ports.reads.AuthorPosts.author_rows`)."""
         ...
 
     def queue(
@@ -136,30 +138,6 @@ class GrantRepository(Protocol):
 
 
 @attrs.frozen
-class AuthorRow:
-    """One row of a family's own list (我的家庭聯絡簿): the post's columns with its
-    inmate's call number and name and its facility's name, read in one statement."""
-
-    id: str
-    version: int
-    inmate_id: str
-    call_number: str
-    inmate_name: str
-    facility_code: str
-    facility_name: str
-    title: str
-    body: str
-    status: PostStatus
-    submitted_at: datetime
-    attachments: tuple[StoredFile, ...]
-    rejection_reason: PostRejectionReason | None
-    rejection_note: str
-    decided_at: datetime | None
-    delivered_at: datetime | None
-    revision_of: str | None
-
-
-@attrs.frozen
 class NoticeCardRow:
     """One card of a family's notice list (機關聯絡簿), read in one statement."""
 
@@ -172,7 +150,7 @@ class NoticeCardRow:
     attachments: tuple[StoredFile, ...]
 
 
-class PostRepository(PostQueue, Protocol):
+class PostRepository(PostQueue, AuthorPosts, Protocol):
     def add(self, post: FamilyPost) -> None: ...
     def get(self, post_id: str) -> FamilyPost | None: ...
     def replace(self, old: FamilyPost, new: FamilyPost) -> None: ...
@@ -180,12 +158,6 @@ class PostRepository(PostQueue, Protocol):
         self, author_id: str, *, status: PostStatus | None, after: After, limit: int
     ) -> Sequence[FamilyPost]:
         """Newest first by ``submitted_at``."""
-        ...
-
-    def author_rows(
-        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
-    ) -> Sequence[AuthorRow]:
-        """:meth:`list_by_author` as list rows (inmate and facility names joined)."""
         ...
 
     def latest_counting(self, author_id: str, inmate_id: str) -> FamilyPost | None:

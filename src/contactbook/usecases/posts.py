@@ -16,6 +16,7 @@ from contactbook.domain.post import FamilyPost, PostStatus
 from contactbook.domain.text import clean_line, clean_text, matched_keywords
 from contactbook.domain.time import format_datetime
 from contactbook.errors import NotFound, PostingSuspended, QuotaExceeded
+from contactbook.ports.reads import AuthorFilter
 from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context, new_id
@@ -162,7 +163,7 @@ class Posts:
         with self._ctx.uow() as uow:
             account = access.family(uow, principal)
             rows = uow.posts.author_rows(
-                account.id, status=status, after=after_cursor(cursor), limit=limit + 1
+                AuthorFilter(account.id, status), after=after_cursor(cursor), limit=limit + 1
             )
         return page_of(rows, limit, lambda row: (row.submitted_at, row.id), author_row_view)
 

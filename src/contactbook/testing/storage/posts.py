@@ -9,8 +9,8 @@ import attrs
 
 from contactbook.domain.files import EvidenceKind
 from contactbook.domain.post import FamilyPost, PostRejectionReason, PostStatus
-from contactbook.ports.reads import QueueFilter, QueueRow
-from contactbook.ports.storage import AuthorRow, Storage, UnitOfWork
+from contactbook.ports.reads import AuthorFilter, AuthorRow, QueueFilter, QueueRow
+from contactbook.ports.storage import Storage, UnitOfWork
 from contactbook.testing.storage.builders import (
     ACCOUNT,
     FACILITY,
@@ -232,7 +232,7 @@ class PostsContract(StorageFixtures):
         def author_rows(uow: UnitOfWork, status: PostStatus | None) -> list[AuthorRow]:
             return walk(
                 lambda after, limit: uow.posts.author_rows(
-                    ACCOUNT, status=status, after=after, limit=limit
+                    AuthorFilter(ACCOUNT, status), after=after, limit=limit
                 ),
                 lambda row: (row.submitted_at, row.id),
             )
@@ -241,7 +241,7 @@ class PostsContract(StorageFixtures):
             every = author_rows(uow, None)
             only_rejected = author_rows(uow, PostStatus.REJECTED)
             post_1 = uow.posts.get("post-1")
-            theirs = uow.posts.author_rows(OTHER_ACCOUNT, status=None, after=None, limit=5)
+            theirs = uow.posts.author_rows(AuthorFilter(OTHER_ACCOUNT), after=None, limit=5)
         assert post_1 is not None
         assert [row.id for row in every] == ["post-8", *numbered("post", DESCENDING)]
         assert [row.id for row in only_rejected] == ["post-8", "post-7", "post-4", "post-2"]

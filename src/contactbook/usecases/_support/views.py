@@ -14,7 +14,7 @@ from contactbook.domain.masking import mask_name
 from contactbook.domain.post import FamilyPost, PostStatus
 from contactbook.domain.relationship import Service
 from contactbook.domain.time import format_date
-from contactbook.ports.storage import AuthorRow
+from contactbook.ports.reads import AuthorRow
 from contactbook.usecases.labels import label
 
 __all__ = [
@@ -97,7 +97,7 @@ def post_view(post: FamilyPost, inmate: Inmate | None, facility: Facility | None
 
 
 def author_row_view(row: AuthorRow) -> PostView:
-    """A row of :meth:`PostRepository.author_rows` as its author sees it."""
+    """A row of :meth:`AuthorPosts.author_rows` as its author sees it."""
     return _post_view(row, addressee(row.call_number, row.inmate_name), row.facility_name)
 
 

@@ -7,10 +7,9 @@ from datetime import datetime
 
 import attrs
 
-from contactbook.adapters.storage.memory.repository import VersionedRepository, as_rows, within
+from contactbook.adapters.storage.memory.repository import VersionedRepository, within
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostStatus
-from contactbook.ports.reads import QueueFilter, QueueRow
-from contactbook.ports.storage import After, AuthorRow
+from contactbook.ports.reads import After, AuthorFilter, AuthorRow, QueueFilter, QueueRow
 
 
 def _submitted_at(post: FamilyPost) -> datetime:
@@ -140,7 +139,9 @@ class MemoryPostRepository(VersionedRepository[FamilyPost]):
             post.attachments,
         )
 
-    author_rows = as_rows(list_by_author, _author_row)
+    def author_rows(self, where: AuthorFilter, *, after: After, limit: int) -> list[AuthorRow]:
+        posts = self.list_by_author(where.author_id, status=where.status, after=after, limit=limit)
+        return [self._author_row(post) for post in posts]
 
     def queue_rows(self, where: QueueFilter, *, after: After, limit: int) -> list[QueueRow]:
         return [

@@ -22,8 +22,7 @@ from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     require_limit,
 )
 from contactbook.domain.post import COUNTING_STATUSES, FamilyPost, PostRejectionReason, PostStatus
-from contactbook.ports.reads import QueueFilter, QueueRow
-from contactbook.ports.storage import After, AuthorRow
+from contactbook.ports.reads import After, AuthorFilter, AuthorRow, QueueFilter, QueueRow
 
 __all__ = ["SqlPostRepository", "post_queue_statement"]
 
@@ -175,14 +174,12 @@ class SqlPostRepository(TableRepository[FamilyPost], table=tables.posts, mapper=
             statement = statement.where(c.status == status.value)
         return self._rows.page(statement, c.submitted_at, after, limit, newest_first=True)
 
-    def author_rows(
-        self, author_id: str, *, status: PostStatus | None, after: After, limit: int
-    ) -> Sequence[AuthorRow]:
+    def author_rows(self, where: AuthorFilter, *, after: After, limit: int) -> Sequence[AuthorRow]:
         require_limit(limit)
-        values = page_values(after, limit, author=author_id)
-        if status is not None:
-            values["status"] = status.value
-        statement = _author_rows_statement(status is not None, after is not None)
+        values = page_values(after, limit, author=where.author_id)
+        if where.status is not None:
+            values["status"] = where.status.value
+        statement = _author_rows_statement(where.status is not None, after is not None)
         return [
             AuthorRow(
                 id=row[0],
