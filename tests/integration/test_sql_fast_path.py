@@ -25,7 +25,7 @@ from contactbook.adapters.storage.sqlalchemy.fast_path import prepared, row_coun
 from contactbook.adapters.storage.sqlalchemy.repositories.rows import insert_statement
 from contactbook.domain.post import PostStatus
 from contactbook.errors import Conflict
-from contactbook.ports.reads import AuthorFilter, QueueFilter
+from contactbook.ports.reads import AuthorFilter, FamilyNoticeFilter, QueueFilter
 from contactbook.testing.storage_contract import STAFF, at, make_post, seed_world
 
 
@@ -157,16 +157,12 @@ def _list_pages(storage: SqlAlchemyStorage) -> list[object]:
                 AuthorFilter(ACCOUNT, PostStatus.PENDING), after=(at(9), "post-9"), limit=50
             ),
             uow.notices.family_cards(
-                facility_codes=frozenset({FACILITY}),
-                inmate_ids=frozenset({INMATE}),
-                month=None,
+                FamilyNoticeFilter(frozenset({FACILITY}), frozenset({INMATE})),
                 after=None,
                 limit=50,
             ),
-            uow.notices.list_for_family(
-                facility_codes=frozenset({FACILITY}),
-                inmate_ids=frozenset({INMATE}),
-                month="2024-03",
+            uow.notices.family_cards(
+                FamilyNoticeFilter(frozenset({FACILITY}), frozenset({INMATE}), "2024-03"),
                 after=None,
                 limit=50,
             ),

@@ -22,6 +22,9 @@ __all__ = [
     "AuthorFilter",
     "AuthorPosts",
     "AuthorRow",
+    "FamilyNoticeFilter",
+    "FamilyNotices",
+    "NoticeCardRow",
     "PostQueue",
     "QueueFilter",
     "QueueRow",
@@ -103,4 +106,36 @@ class AuthorRow:
 class AuthorPosts(Protocol):
     def author_rows(self, where: AuthorFilter, *, after: After, limit: int) -> Sequence[AuthorRow]:
         """A family's own posts, newest first by ``submitted_at``."""
+        ...
+
+
+@attrs.frozen
+class FamilyNoticeFilter:
+    """Which live notices a family may read: those to everyone, to these facilities or
+    to these inmates; ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of
+    publication. Empty sets: the notices to everyone only."""
+
+    facility_codes: frozenset[str] = frozenset()
+    inmate_ids: frozenset[str] = frozenset()
+    month: str | None = None
+
+
+@attrs.frozen
+class NoticeCardRow:
+    """One card of a family's notice list (機關聯絡簿), read in one statement."""
+
+    id: str
+    published_at: datetime
+    published_month: str
+    title: str
+    publisher_name: str
+    body: str
+    attachments: tuple[StoredFile, ...]
+
+
+class FamilyNotices(Protocol):
+    def family_cards(
+        self, where: FamilyNoticeFilter, *, after: After, limit: int
+    ) -> Sequence[NoticeCardRow]:
+        """The family's notice list, newest first by ``published_at``."""
         ...

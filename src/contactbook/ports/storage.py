@@ -15,8 +15,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
-import attrs
-
 from contactbook.domain.account import FamilyMember, OneTimeToken, TokenPurpose
 from contactbook.domain.application import ApplicationStatus, Grant, ServiceApplication
 from contactbook.domain.audit import AuditEvent
@@ -27,7 +25,15 @@ from contactbook.domain.message import Message
 from contactbook.domain.notice import AgencyNotice
 from contactbook.domain.post import FamilyPost, PostStatus
 from contactbook.domain.staff import StaffMember
-from contactbook.ports.reads import After, AuthorPosts, AuthorRow, PostQueue, QueueRow
+from contactbook.ports.reads import (
+    After,
+    AuthorPosts,
+    AuthorRow,
+    FamilyNotices,
+    NoticeCardRow,
+    PostQueue,
+    QueueRow,
+)
 
 __all__ = [
     "AccountRepository",
@@ -137,19 +143,6 @@ class GrantRepository(Protocol):
     def active_for_inmate(self, inmate_id: str) -> Sequence[Grant]: ...
 
 
-@attrs.frozen
-class NoticeCardRow:
-    """One card of a family's notice list (機關聯絡簿), read in one statement."""
-
-    id: str
-    published_at: datetime
-    published_month: str
-    title: str
-    publisher_name: str
-    body: str
-    attachments: tuple[StoredFile, ...]
-
-
 class PostRepository(PostQueue, AuthorPosts, Protocol):
     def add(self, post: FamilyPost) -> None: ...
     def get(self, post_id: str) -> FamilyPost | None: ...
@@ -191,7 +184,7 @@ class PostRepository(PostQueue, AuthorPosts, Protocol):
         ...
 
 
-class NoticeRepository(Protocol):
+class NoticeRepository(FamilyNotices, Protocol):
     def add(self, notice: AgencyNotice) -> None: ...
     def get(self, notice_id: str) -> AgencyNotice | None: ...
     def replace(self, old: AgencyNotice, new: AgencyNotice) -> None: ...
@@ -206,31 +199,6 @@ class NoticeRepository(Protocol):
     ) -> Sequence[AgencyNotice]:
         """Live notices published by those facilities (None: all, Agency's included),
         newest first."""
-        ...
-
-    def list_for_family(
-        self,
-        *,
-        facility_codes: frozenset[str],
-        inmate_ids: frozenset[str],
-        month: str | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[AgencyNotice]:
-        """Live notices to everyone, to those facilities or to those inmates, newest first;
-        ``month`` (``YYYY-MM``, Taiwan time) narrows to one month of publication."""
-        ...
-
-    def family_cards(
-        self,
-        *,
-        facility_codes: frozenset[str],
-        inmate_ids: frozenset[str],
-        month: str | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[NoticeCardRow]:
-        """:meth:`list_for_family` as the list's cards (only what a card shows)."""
         ...
 
     def months_for_family(

@@ -25,7 +25,8 @@ from contactbook.domain.text import clean_line, clean_text
 from contactbook.domain.time import format_date, taipei_day_start
 from contactbook.errors import NotFound, PermissionDenied, ValidationError
 from contactbook.i18n import translate
-from contactbook.ports.storage import NoticeCardRow, UnitOfWork
+from contactbook.ports.reads import FamilyNoticeFilter, NoticeCardRow
+from contactbook.ports.storage import UnitOfWork
 from contactbook.usecases._support import access
 from contactbook.usecases._support.context import Context, new_id
 from contactbook.usecases._support.notifications import queue_mail
@@ -387,9 +388,7 @@ class Notices:
         with self._ctx.uow() as uow:
             facilities, inmates = self._family_scope(uow, principal)
             rows = uow.notices.family_cards(
-                facility_codes=facilities,
-                inmate_ids=inmates,
-                month=month,
+                FamilyNoticeFilter(facilities, inmates, month),
                 after=after_cursor(cursor),
                 limit=limit + 1,
             )
@@ -462,9 +461,7 @@ class Notices:
         _check_month(month)
         with self._ctx.uow() as uow:
             rows = uow.notices.family_cards(
-                facility_codes=frozenset(),
-                inmate_ids=frozenset(),
-                month=month,
+                FamilyNoticeFilter(month=month),  # to everyone only
                 after=after_cursor(cursor),
                 limit=limit + 1,
             )

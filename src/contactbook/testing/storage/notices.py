@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import attrs
 
 from contactbook.domain.notice import AgencyNotice, Audience
-from contactbook.ports.storage import After, NoticeCardRow, Storage, UnitOfWork
+from contactbook.ports.reads import After, FamilyNoticeFilter, NoticeCardRow
+from contactbook.ports.storage import Storage, UnitOfWork
 from contactbook.testing.storage.builders import (
     AGENCY_STAFF,
     FACILITY,
@@ -42,7 +43,7 @@ from contactbook.testing.storage.rules import (
 __all__ = ["NoticesContract"]
 
 
-def _published(notice: AgencyNotice) -> tuple[datetime, str]:
+def _published(notice: AgencyNotice | NoticeCardRow) -> tuple[datetime, str]:
     return notice.published_at, notice.id
 
 
@@ -56,7 +57,7 @@ def _family_cards(
     month: str | None,
 ) -> Sequence[NoticeCardRow]:
     return uow.notices.family_cards(
-        facility_codes=facilities, inmate_ids=inmates, month=month, after=after, limit=limit
+        FamilyNoticeFilter(facilities, inmates, month), after=after, limit=limit
     )
 
 
@@ -196,25 +197,19 @@ class NoticesContract(StorageFixtures):
         )
         with world.unit_of_work() as uow:
             mine = walk(
-                lambda after, limit: uow.notices.list_for_family(
-                    facility_codes=frozenset({FACILITY}),
-                    inmate_ids=frozenset({INMATE}),
-                    month=None,
+                lambda after, limit: uow.notices.family_cards(
+                    FamilyNoticeFilter(frozenset({FACILITY}), frozenset({INMATE})),
                     after=after,
                     limit=limit,
                 ),
                 _published,
             )
-            others = uow.notices.list_for_family(
-                facility_codes=frozenset({OTHER_FACILITY}),
-                inmate_ids=frozenset({OTHER_INMATE}),
-                month=None,
+            others = uow.notices.family_cards(
+                FamilyNoticeFilter(frozenset({OTHER_FACILITY}), frozenset({OTHER_INMATE})),
                 after=None,
                 limit=50,
             )
-            nobody = uow.notices.list_for_family(
-                facility_codes=frozenset(), inmate_ids=frozenset(), month=None, after=None, limit=50
-            )
+            nobody = uow.notices.family_cards(FamilyNoticeFilter(), after=None, limit=50)
         assert ids(mine) == numbered("notice", DESCENDING)
         assert set(ids(others)) == {
             "notice-other-facility",
@@ -249,12 +244,8 @@ class NoticesContract(StorageFixtures):
 
             def in_month(month: str) -> list[str]:
                 return ids(
-                    uow.notices.list_for_family(
-                        facility_codes=facilities,
-                        inmate_ids=inmates,
-                        month=month,
-                        after=None,
-                        limit=50,
+                    uow.notices.family_cards(
+                        FamilyNoticeFilter(facilities, inmates, month), after=None, limit=50
                     )
                 )
 
@@ -266,8 +257,8 @@ class NoticesContract(StorageFixtures):
         assert may == []
 
     def test_family_cards_show_the_notices_of_the_family_list(self, world: Storage) -> None:
-        """The cards are the same notices as :meth:`list_for_family`, page by page, with
-        each card's fields read from its notice."""
+        """The cards are the notices a family may read, page by page, with each card's
+        fields read from its notice."""
         photo = make_stored_file("notice-3-photo", content_type="image/png")
         seed(
             world,
@@ -288,27 +279,29 @@ class NoticesContract(StorageFixtures):
                 audience=Audience.inmate(OTHER_FACILITY, OTHER_INMATE),
             ),
         )
+        march = set(numbered("notice", ASCENDING))
         scopes = [
-            (frozenset({FACILITY}), frozenset({INMATE}), None),
-            (frozenset({FACILITY}), frozenset({INMATE}), "2024-03"),
-            (frozenset({FACILITY, OTHER_FACILITY}), frozenset({INMATE, OTHER_INMATE}), None),
-            (frozenset(), frozenset(), None),
+            (frozenset({FACILITY}), frozenset({INMATE}), None, {*march, "notice-april"}),
+            (frozenset({FACILITY}), frozenset({INMATE}), "2024-03", march),
+            (
+                frozenset({FACILITY, OTHER_FACILITY}),
+                frozenset({INMATE, OTHER_INMATE}),
+                None,
+                {*march, "notice-april", "notice-other-inmate"},
+            ),
+            (frozenset(), frozenset(), None, {"notice-2", "notice-4", "notice-6"}),  # everyone
         ]
         with world.unit_of_work() as uow:
-            for facilities, inmates, month in scopes:
+            for facilities, inmates, month, expected in scopes:
                 cards = walk(
                     functools.partial(
                         _family_cards, uow, facilities=facilities, inmates=inmates, month=month
                     ),
                     lambda card: (card.published_at, card.id),
                 )
-                notices = uow.notices.list_for_family(
-                    facility_codes=facilities,
-                    inmate_ids=inmates,
-                    month=month,
-                    after=None,
-                    limit=50,
-                )
+                notice_ids = [card.id for card in cards]
+                assert set(notice_ids) == expected, (facilities, inmates, month)
+                notices = [uow.notices.get(notice_id) for notice_id in notice_ids]
                 assert cards == [
                     NoticeCardRow(
                         id=notice.id,
@@ -320,14 +313,12 @@ class NoticesContract(StorageFixtures):
                         attachments=notice.attachments,
                     )
                     for notice in notices
+                    if notice is not None
                 ], (facilities, inmates, month)
-            march = uow.notices.family_cards(
-                facility_codes=frozenset({FACILITY}),
-                inmate_ids=frozenset(),
-                month="2024-03",
-                after=None,
-                limit=50,
+                assert len(notices) == len(set(notice_ids)), (facilities, inmates, month)
+            march_cards = uow.notices.family_cards(
+                FamilyNoticeFilter(frozenset({FACILITY}), month="2024-03"), after=None, limit=50
             )
-        assert [card.id for card in march] == numbered("notice", DESCENDING)
-        assert [card.attachments for card in march if card.id == "notice-3"] == [(photo,)]
-        assert {card.published_month for card in march} == {"2024-03"}
+        assert [card.id for card in march_cards] == numbered("notice", DESCENDING)
+        assert [card.attachments for card in march_cards if card.id == "notice-3"] == [(photo,)]
+        assert {card.published_month for card in march_cards} == {"2024-03"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from contactbook.adapters.storage.memory.repository import VersionedRepository, as_rows, within
+from contactbook.adapters.storage.memory.repository import VersionedRepository, within
 from contactbook.domain.notice import AgencyNotice, AudienceScope
-from contactbook.ports.storage import After, NoticeCardRow
+from contactbook.ports.reads import After, FamilyNoticeFilter, NoticeCardRow
 
 
 def _reaches_family(
@@ -63,22 +63,6 @@ class MemoryNoticeRepository(VersionedRepository[AgencyNotice]):
             limit=limit,
         )
 
-    def list_for_family(
-        self,
-        *,
-        facility_codes: frozenset[str],
-        inmate_ids: frozenset[str],
-        month: str | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[AgencyNotice]:
-        reaches = _reaches_family(facility_codes, inmate_ids)
-        return self._live(
-            lambda notice: reaches(notice) and (month is None or notice.published_month == month),
-            after=after,
-            limit=limit,
-        )
-
     def _card(self, notice: AgencyNotice) -> NoticeCardRow:
         return NoticeCardRow(
             id=notice.id,
@@ -90,7 +74,18 @@ class MemoryNoticeRepository(VersionedRepository[AgencyNotice]):
             attachments=notice.attachments,
         )
 
-    family_cards = as_rows(list_for_family, _card)
+    def family_cards(
+        self, where: FamilyNoticeFilter, *, after: After, limit: int
+    ) -> list[NoticeCardRow]:
+        reaches = _reaches_family(where.facility_codes, where.inmate_ids)
+        notices = self._live(
+            lambda notice: (
+                reaches(notice) and (where.month is None or notice.published_month == where.month)
+            ),
+            after=after,
+            limit=limit,
+        )
+        return [self._card(notice) for notice in notices]
 
     def months_for_family(
         self, *, facility_codes: frozenset[str], inmate_ids: frozenset[str]

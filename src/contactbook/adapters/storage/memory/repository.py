@@ -10,16 +10,16 @@ and unique rules where they differ, its look-ups and its lists.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Concatenate, Generic, ParamSpec, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from contactbook.adapters.storage.memory.tables import Tables
 from contactbook.adapters.storage.memory.transaction import Transaction
 from contactbook.errors import Conflict, NotFound
 from contactbook.ports.storage import After
 
-__all__ = ["Repository", "Table", "VersionedRepository", "as_rows", "within"]
+__all__ = ["Repository", "Table", "VersionedRepository", "within"]
 
 E = TypeVar("E")
 
@@ -179,22 +179,3 @@ class VersionedRepository(Repository[R]):
 def within(moment: datetime, start: datetime | None, end: datetime | None) -> bool:
     """``start`` inclusive, ``end`` exclusive; None leaves that side open."""
     return (start is None or start <= moment) and (end is None or moment < end)
-
-
-P = ParamSpec("P")
-S = TypeVar("S")
-T = TypeVar("T")
-U = TypeVar("U")
-
-
-def as_rows(
-    query: Callable[Concatenate[S, P], Sequence[T]], row: Callable[[S, T], U]
-) -> Callable[Concatenate[S, P], list[U]]:
-    """A method taking the arguments of the method ``query`` and showing each entity
-    it returns as ``row`` does. The port's read models (``family_cards``
-    ...) are lists as rows, so their arguments are stated once, on the list."""
-
-    def rows(self: S, /, *args: P.args, **kwargs: P.kwargs) -> list[U]:
-        return [row(self, entity) for entity in query(self, *args, **kwargs)]
-
-    return rows

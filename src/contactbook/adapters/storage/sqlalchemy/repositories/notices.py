@@ -23,7 +23,7 @@ from contactbook.adapters.storage.sqlalchemy.repositories.queries import (
     within,
 )
 from contactbook.domain.notice import AgencyNotice, AudienceScope
-from contactbook.ports.storage import After, NoticeCardRow
+from contactbook.ports.reads import After, FamilyNoticeFilter, NoticeCardRow
 
 __all__ = ["SqlNoticeRepository"]
 
@@ -55,13 +55,11 @@ _CARD_COLUMNS = ("id", "published_at", "published_month", "title", "publisher_na
 
 @functools.lru_cache(maxsize=256)
 def _family_notices_statement(
-    facilities: int, inmates: int, month: bool, after: bool, *, cards: bool = False
+    facilities: int, inmates: int, month: bool, after: bool
 ) -> Select[Any]:
-    """The family's notice list for this many facilities and inmates, built once;
-    whole rows, or only what a card shows (``cards``)."""
+    """The family's notice cards for this many facilities and inmates, built once."""
     c = tables.notices.c
-    shown = (*(c[name] for name in _CARD_COLUMNS), c.attachments) if cards else (tables.notices,)
-    statement = select(*shown).where(
+    statement = select(*(c[name] for name in _CARD_COLUMNS), c.attachments).where(
         c.deleted_at.is_(None),
         _audience_reaching(
             among_bound(c.audience_facility_code, "facility", facilities),
@@ -74,26 +72,23 @@ def _family_notices_statement(
 
 
 def _family_notices(
-    facility_codes: frozenset[str],
-    inmate_ids: frozenset[str],
-    month: str | None,
-    after: After,
-    limit: int,
-    *,
-    cards: bool = False,
+    where: FamilyNoticeFilter, after: After, limit: int
 ) -> tuple[Select[Any], dict[str, Any]]:
     require_limit(limit)
     statement = _family_notices_statement(
-        len(facility_codes), len(inmate_ids), month is not None, after is not None, cards=cards
+        len(where.facility_codes),
+        len(where.inmate_ids),
+        where.month is not None,
+        after is not None,
     )
     values = page_values(
         after,
         limit,
-        **numbered_values("facility", facility_codes),
-        **numbered_values("inmate", inmate_ids),
+        **numbered_values("facility", where.facility_codes),
+        **numbered_values("inmate", where.inmate_ids),
     )
-    if month is not None:
-        values["month"] = month
+    if where.month is not None:
+        values["month"] = where.month
     return statement, values
 
 
@@ -119,30 +114,10 @@ class SqlNoticeRepository(
         )
         return self._rows.page(statement, c.published_at, after, limit, newest_first=True)
 
-    def list_for_family(
-        self,
-        *,
-        facility_codes: frozenset[str],
-        inmate_ids: frozenset[str],
-        month: str | None,
-        after: After,
-        limit: int,
-    ) -> Sequence[AgencyNotice]:
-        statement, values = _family_notices(facility_codes, inmate_ids, month, after, limit)
-        return self._rows.every_of(statement, values)
-
     def family_cards(
-        self,
-        *,
-        facility_codes: frozenset[str],
-        inmate_ids: frozenset[str],
-        month: str | None,
-        after: After,
-        limit: int,
+        self, where: FamilyNoticeFilter, *, after: After, limit: int
     ) -> Sequence[NoticeCardRow]:
-        statement, values = _family_notices(
-            facility_codes, inmate_ids, month, after, limit, cards=True
-        )
+        statement, values = _family_notices(where, after, limit)
         return [
             NoticeCardRow(row[0], row[1], row[2], row[3], row[4], row[5], files_in(row[6]))
             for row in self._rows.rows_of(statement, values)
