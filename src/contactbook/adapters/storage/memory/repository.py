@@ -10,6 +10,7 @@ and unique rules where they differ, its look-ups and its lists.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -29,8 +30,9 @@ By = Callable[[E], datetime | None]
 """The time a list sorts rows by (None: the row has no place in the list)."""
 
 
-class Table(Generic[E]):
-    """One table as a transaction sees it. A subclass gives :meth:`_key` and, where
+class Table(abc.ABC, Generic[E]):
+    """One table as a transaction sees it. A subclass gives :meth:`_key` (abstract: a
+    table without one cannot be built) and, where
     they differ from these, :meth:`_unchanged` and :meth:`_unique`; its look-ups
     and lists use the protected helpers."""
 
@@ -38,8 +40,9 @@ class Table(Generic[E]):
         self._transaction = transaction
         self._select = rows
 
+    @abc.abstractmethod
     def _key(self, entity: E) -> str:
-        raise NotImplementedError
+        """The row's primary key in this table."""
 
     def _unchanged(self, stored: E, old: E) -> bool:
         """Whether the stored row is still as ``old`` was read; without a version to
